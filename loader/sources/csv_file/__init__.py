@@ -1,0 +1,98 @@
+"""CSV source: encoding detection (UTF-8, BOMs, Windows-1251 ...), delimiter sniffing.
+
+Data rules:
+- Bytes are decoded as UTF-8 (a BOM is dropped) when they are valid UTF-8; otherwise the encoding
+  is detected with charset-normalizer (Windows-1251 exports from 1C are common).
+- A file with NUL bytes, or that no encoding explains, is not a CSV: `UnreadableSourceError`.
+- The delimiter is the candidate (`;`, `,`, tab, `|`) that splits the first lines into the most
+  consistent number of fields (more than one); a configured delimiter wins.
+- Cells are kept as the text the supplier wrote; empty cells become None.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import ClassVar, Literal
+
+from charset_normalizer import from_bytes
+
+from loader.exceptions import UnreadableSourceError
+from loader.sources import register
+from loader.sources.base import CellValue, Sheet, SourceConfig
+from loader.sources.files import read_file_bytes
+
+CANDIDATE_DELIMITERS = [";", ",", "\t", "|"]
+SNIFF_LINES = 50
+
+
+class CsvConfig(SourceConfig):
+    type: Literal["csv"] = "csv"
+    path: Path
+    encoding: str | None = None
+    delimiter: str | None = None
+
+    def describe(self) -> str:
+        return str(self.path)
+
+
+def decode(data: bytes, where: str, encoding: str | None = None) -> tuple[str, str]:
+    """Return (text, encoding used)."""
+    if b"\x00" in data[:65536]:
+        raise UnreadableSourceError(f"{where}: binary data (NUL bytes), not a CSV file")
+    if encoding:
+        try:
+            return data.decode(encoding), encoding
+        except (UnicodeDecodeError, LookupError) as err:
+            raise UnreadableSourceError(f"{where}: cannot decode as {encoding}: {err}") from err
+    try:
+        return data.decode("utf-8-sig"), "utf-8"
+    except UnicodeDecodeError:
+        pass
+    best = from_bytes(data).best()
+    if best is None:
+        raise UnreadableSourceError(f"{where}: not text in any known encoding")
+    return str(best), best.encoding
+
+
+def sniff_delimiter(text: str) -> str:
+    lines = [ln for ln in text.splitlines()[:SNIFF_LINES] if ln.strip()]
+    best, best_score = ",", -1.0
+    for delim in CANDIDATE_DELIMITERS:
+        counts = [len(r) for r in csv.reader(lines, delimiter=delim)]
+        if not counts:
+            continue
+        width, freq = Counter(counts).most_common(1)[0]
+        if width < 2:
+            continue
+        score = freq / len(counts) * 100 + width  # consistency first, then width
+        if score > best_score:
+            best, best_score = delim, score
+    return best
+
+
+def _cell(value: str) -> CellValue:
+    return value if value.strip() else None
+
+
+class CsvSource:
+    config_model: ClassVar[type[SourceConfig]] = CsvConfig
+
+    def read(self, config: SourceConfig) -> Iterator[Sheet]:
+        assert isinstance(config, CsvConfig)
+        where = str(config.path)
+        text, _ = decode(read_file_bytes(config.path), where, config.encoding)
+        delimiter = config.delimiter or sniff_delimiter(text)
+        try:
+            rows = [[_cell(v) for v in row] for row in csv.reader(io.StringIO(text), delimiter=delimiter)]
+        except csv.Error as err:
+            raise UnreadableSourceError(f"{where}: malformed CSV: {err}") from err
+        while rows and not any(v is not None for v in rows[-1]):
+            rows.pop()  # trailing blank lines are not rows of the list
+        yield Sheet(name=config.path.name, rows=rows)
+
+
+register("csv", CsvSource())

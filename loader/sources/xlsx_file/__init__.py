@@ -1,0 +1,92 @@
+"""XLSX source (read with python-calamine): one chosen sheet, or every sheet.
+
+Data rules:
+- Numbers come as the workbook stores them (whole floats become ints, so a code stored as a
+  number reads `3774`, not `3774.0`); text stays text; dates become ISO strings.
+- Formulas are never evaluated: the cached value the workbook stores is what we read.
+- A sheet that does not exist is a permanent error naming the sheets that do.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import ClassVar, Literal
+
+from python_calamine import CalamineError, CalamineWorkbook
+
+from loader.exceptions import SourceNotFoundError, UnreadableSourceError
+from loader.sources import register
+from loader.sources.base import CellValue, Sheet, SourceConfig
+from loader.sources.files import read_file_bytes
+
+
+class XlsxConfig(SourceConfig):
+    type: Literal["xlsx"] = "xlsx"
+    path: Path
+    # Sheet title or 0-based index; None reads every sheet.
+    sheet: str | int | None = None
+
+    def describe(self) -> str:
+        return str(self.path)
+
+
+def _cell(value: object) -> CellValue:
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool | int | str):
+        return value
+    if isinstance(value, float):
+        return int(value) if value.is_integer() and abs(value) < 2**53 else value
+    if isinstance(value, dt.datetime | dt.date | dt.time):
+        return value.isoformat()
+    if isinstance(value, dt.timedelta):
+        return str(value)
+    return str(value)
+
+
+class XlsxSource:
+    config_model: ClassVar[type[SourceConfig]] = XlsxConfig
+
+    def read(self, config: SourceConfig) -> Iterator[Sheet]:
+        assert isinstance(config, XlsxConfig)
+        data = read_file_bytes(config.path)
+        where = str(config.path)
+        if not data.startswith(b"PK"):
+            raise UnreadableSourceError(f"{where}: not an XLSX workbook (no zip signature)")
+        try:
+            wb = CalamineWorkbook.from_filelike(_as_file(data))
+        except (CalamineError, zipfile.BadZipFile, ValueError) as err:
+            raise UnreadableSourceError(f"{where}: cannot open workbook: {err}") from err
+        names = list(wb.sheet_names)
+        for name in self._pick(names, config.sheet, where):
+            try:
+                values = wb.get_sheet_by_name(name).to_python(skip_empty_area=False)
+            except CalamineError as err:
+                raise UnreadableSourceError(f"{where}, sheet {name!r}: {err}") from err
+            rows = [[_cell(v) for v in row] for row in values]
+            while rows and not any(v is not None for v in rows[-1]):
+                rows.pop()
+            yield Sheet(name=name, rows=rows)
+
+    @staticmethod
+    def _pick(names: list[str], wanted: str | int | None, where: str) -> list[str]:
+        if wanted is None:
+            return names
+        if isinstance(wanted, int):
+            if 0 <= wanted < len(names):
+                return [names[wanted]]
+        elif wanted in names:
+            return [wanted]
+        raise SourceNotFoundError(f"{where}: no sheet {wanted!r}; the workbook has {names}")
+
+
+def _as_file(data: bytes) -> object:
+    import io
+
+    return io.BytesIO(data)
+
+
+register("xlsx", XlsxSource())
