@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from urllib.parse import quote
 
 import psycopg
 from psycopg.conninfo import conninfo_to_dict
@@ -35,15 +36,14 @@ class DbParams:
             dbname=self.dbname,
         )
 
-    def dlt_credentials(self) -> dict[str, object]:
-        return {
-            "host": self.host,
-            "port": self.port,
-            "username": self.user,
-            # dlt insists on a password; trust/peer auth ignores it.
-            "password": self.password or "unused",
-            "database": self.dbname,
-        }
+    def dlt_credentials(self) -> str:
+        """A URL; a unix-socket directory as host is percent-encoded, which libpq decodes."""
+        # dlt insists on a password; trust/peer auth ignores it.
+        password = quote(self.password or "unused", safe="")
+        return (
+            f"postgresql://{quote(self.user, safe='')}:{password}"
+            f"@{quote(self.host, safe='')}:{self.port}/{quote(self.dbname, safe='')}"
+        )
 
     def dbt_env(self) -> dict[str, str]:
         """Variables read by profiles.yml."""

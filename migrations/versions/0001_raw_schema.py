@@ -1,0 +1,60 @@
+"""raw schema: landed rows and one row per landed task (written by the loader through dlt).
+
+The tables are created here, with the column types dlt would choose, so that indexes and
+ownership are ours; dlt appends to them and adds its own `_dlt_*` bookkeeping tables.
+
+Revision ID: 0001
+Revises:
+"""
+
+from alembic import op
+
+revision = "0001"
+down_revision = None
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.execute("create schema if not exists raw")
+    op.execute(
+        """
+        create table raw.task_loads (
+            task_id          varchar not null,
+            supplier_code    varchar not null,
+            supplier_name    varchar,
+            default_currency varchar,
+            source_type      varchar not null,
+            source_ref       varchar not null,
+            submitted_at     timestamp with time zone not null,
+            received_at      timestamp with time zone not null,
+            row_count        bigint not null,
+            sheets           jsonb not null,
+            _dlt_load_id     varchar not null,
+            _dlt_id          varchar not null unique
+        )
+        """
+    )
+    op.execute(
+        """
+        create table raw.price_rows (
+            task_id          varchar not null,
+            supplier_code    varchar not null,
+            sheet            varchar not null,
+            row_number       bigint not null,
+            cells            jsonb not null,
+            _dlt_load_id     varchar not null,
+            _dlt_id          varchar not null unique
+        )
+        """
+    )
+    op.execute("create index task_loads_task_id_idx on raw.task_loads (task_id)")
+    op.execute("create index task_loads_load_id_idx on raw.task_loads (_dlt_load_id)")
+    op.execute("create index price_rows_load_id_idx on raw.price_rows (_dlt_load_id)")
+
+
+def downgrade() -> None:
+    op.execute("drop table if exists raw.price_rows")
+    op.execute("drop table if exists raw.task_loads")
+    # dlt's own bookkeeping tables live in raw too; they go with the schema.
+    op.execute("drop schema if exists raw cascade")
