@@ -12,6 +12,7 @@ from __future__ import annotations
 import fcntl
 import subprocess
 import time
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -35,7 +36,9 @@ def _file_lock(path: Path) -> Iterator[None]:
 
 def ensure_postgres(state_dir: Path) -> str:
     """Start (or reuse) the local PostgreSQL; return a libpq URL for the project database."""
-    import pgserver  # imported lazily: only local runs need it
+    with warnings.catch_warnings():  # platformdirs complains about XDG_RUNTIME_DIR as root
+        warnings.simplefilter("ignore")
+        import pgserver  # imported lazily: only local runs need it
 
     state_dir = state_dir.resolve()
     pg_dir = state_dir / "pg"

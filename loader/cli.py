@@ -1,0 +1,217 @@
+"""`loader` command line: migrate, worker, enqueue, ingest, status, schema, services, demo."""
+
+from __future__ import annotations
+
+import json
+import sys
+import uuid
+from pathlib import Path
+from typing import Any
+
+import click
+
+from loader import runtime
+from loader.config import PROJECT_ROOT, get_settings
+from loader.exceptions import LoaderError
+from loader.logs import configure_logging
+
+SCHEMA_PATH = PROJECT_ROOT / "schemas" / "parse_task.schema.json"
+SOURCE_BY_SUFFIX = {".csv": "csv", ".tsv": "csv", ".txt": "csv", ".xlsx": "xlsx", ".xlsm": "xlsx"}
+
+
+@click.group()
+def main() -> None:
+    """Marketbel price-list loader."""
+    settings = get_settings()
+    configure_logging(settings.log_format, settings.log_level)
+
+
+@main.command()
+@click.argument("direction", type=click.Choice(["up", "down"]), default="up")
+@click.option("--revision", default=None, help="Target revision (default: head for up, -1 for down).")
+def migrate(direction: str, revision: str | None) -> None:
+    """Apply (up) or roll back (down) database migrations."""
+    from loader import migrate as migrations
+
+    url = runtime.database_url(get_settings())
+    if direction == "up":
+        migrations.upgrade(url, revision or "head")
+    else:
+        migrations.downgrade(url, revision or "-1")
+    click.echo(f"database at revision {migrations.current_revision(url) or 'base (empty)'}")
+
+
+@main.command()
+@click.option("--burst", is_flag=True, help="Exit when the queue is empty.")
+@click.option("--name", default=None, help="Worker name (default: generated).")
+def worker(burst: bool, name: str | None) -> None:
+    """Run an RQ worker (with the scheduler, for retries)."""
+    from loader.worker import run_worker
+
+    settings = get_settings()
+    runtime.database_url(settings)  # start/export the local database before forking tasks
+    run_worker(runtime.redis_url(settings), settings.queue_name, burst=burst, name=name)
+
+
+def _task_options(func: Any) -> Any:
+    options = [
+        click.option("--message", "message_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+                     help="A JSON parse-task message (see schemas/parse_task.schema.json)."),
+        click.option("--supplier", help="Supplier code."),
+        click.option("--supplier-name", help="Supplier display name."),
+        click.option("--currency", help="Supplier default currency (ISO 4217)."),
+        click.option("--file", "file_path", type=click.Path(path_type=Path), help="CSV or XLSX file."),
+        click.option("--sheet", help="XLSX sheet title or 0-based index (default: every sheet)."),
+        click.option("--task-id", help="Task id (default: generated)."),
+        click.option("--override", "overrides", multiple=True, metavar="HEADER=TARGET",
+                     help="Column override, e.g. 'Арт.=supplier_sku' or 'Остаток=ignore'."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def build_task(
+    message_file: Path | None, supplier: str | None, supplier_name: str | None,
+    currency: str | None, file_path: Path | None, sheet: str | None, task_id: str | None,
+    overrides: tuple[str, ...],
+) -> Any:
+    from loader.task import ParseTask
+
+    if message_file:
+        return ParseTask.parse(message_file.read_text(encoding="utf-8"))
+    if not supplier or not file_path:
+        raise click.UsageError("give --message FILE, or --supplier and --file")
+    source_type = SOURCE_BY_SUFFIX.get(file_path.suffix.lower())
+    if source_type is None:
+        raise click.UsageError(f"{file_path}: unknown file type {file_path.suffix!r}; use .csv or .xlsx")
+    source: dict[str, Any] = {"type": source_type, "path": str(file_path.resolve())}
+    if sheet is not None and source_type == "xlsx":
+        source["sheet"] = int(sheet) if sheet.isdigit() else sheet
+    parsed_overrides = {}
+    for item in overrides:
+        header, sep, target = item.rpartition("=")
+        if not sep:
+            raise click.UsageError(f"--override {item!r}: expected HEADER=TARGET")
+        parsed_overrides[header] = target
+    return ParseTask.parse({
+        "task_id": task_id or f"{supplier}-{uuid.uuid4().hex[:12]}",
+        "supplier": {"code": supplier, "name": supplier_name, "default_currency": currency},
+        "source": source,
+        "column_overrides": parsed_overrides,
+    })
+
+
+def _echo_json(data: Any) -> None:
+    click.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
+
+
+@main.command()
+@_task_options
+@click.option("--wait", is_flag=True, help="Wait for the task and print its result.")
+@click.option("--timeout", default=600.0, show_default=True, help="Seconds to wait.")
+def enqueue(wait: bool, timeout: float, **task_args: Any) -> None:
+    """Put a parse task on the queue."""
+    from loader import queue as task_queue
+
+    settings = get_settings()
+    try:
+        task = build_task(**task_args)
+    except LoaderError as err:
+        raise click.ClickException(str(err)) from err
+    conn = task_queue.connect(runtime.redis_url(settings))
+    enqueued = task_queue.enqueue(task, task_queue.get_queue(conn, settings.queue_name))
+    state = "enqueued" if enqueued.created else f"already known ({enqueued.job.get_status()})"
+    click.echo(f"task {task.task_id} {state}", err=True)
+    if wait:
+        try:
+            _echo_json(task_queue.wait(enqueued.job, timeout))
+        except task_queue.TaskFailed as err:
+            raise click.ClickException(f"task {task.task_id} failed: {err}") from err
+
+
+@main.command()
+@_task_options
+def ingest(**task_args: Any) -> None:
+    """Run one parse task in this process, without the queue."""
+    from loader.jobs import run_task
+
+    settings = get_settings()
+    try:
+        task = build_task(**task_args)
+        result = run_task(task, runtime.database_url(settings), settings)
+    except LoaderError as err:
+        raise click.ClickException(f"{err.code}: {err}") from err
+    _echo_json(result.model_dump(mode="json"))
+    if result.status == "failed":
+        sys.exit(1)
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.option("--last", default=10, show_default=True, help="How many recent tasks to show.")
+def status(as_json: bool, last: int) -> None:
+    """Queue depth, workers and the last tasks."""
+    from loader import queue as task_queue
+
+    settings = get_settings()
+    info = task_queue.status(task_queue.connect(runtime.redis_url(settings)), settings.queue_name, last)
+    if as_json:
+        _echo_json(info)
+        return
+    click.echo(
+        f"queue {info['queue']}: {info['queued']} queued, {info['started']} running, "
+        f"{info['scheduled_retries']} waiting to retry, {info['failed']} failed"
+    )
+    for w in info["workers"]:
+        click.echo(f"worker {w['name']}: {w['state']} {w['current_task'] or ''}".rstrip())
+    for t in info["last_tasks"]:
+        detail = t.get("error") or f"{t.get('status')} items={t.get('items_accepted')} rejected={t.get('rows_rejected')}"
+        click.echo(f"{t['ended_at'] or '-':32} {t['task_id']:40} {detail}")
+
+
+@main.command()
+@click.option("--check", is_flag=True, help="Fail if the committed schema differs from the model.")
+def schema(check: bool) -> None:
+    """Write the parse-task JSON Schema (schemas/parse_task.schema.json)."""
+    from loader.task import json_schema_text
+
+    text = json_schema_text()
+    if check:
+        if not SCHEMA_PATH.exists() or SCHEMA_PATH.read_text(encoding="utf-8") != text:
+            raise click.ClickException(f"{SCHEMA_PATH} is out of date; run `loader schema`")
+        click.echo("schema up to date")
+        return
+    SCHEMA_PATH.parent.mkdir(exist_ok=True)
+    SCHEMA_PATH.write_text(text, encoding="utf-8")
+    click.echo(f"wrote {SCHEMA_PATH}")
+
+
+@main.group()
+def services() -> None:
+    """The project-local PostgreSQL and Redis (used when no URLs are configured)."""
+
+
+@services.command("up")
+def services_up() -> None:
+    """Start them (or find them running) and print their URLs as shell exports."""
+    settings = get_settings()
+    click.echo(f"export DATABASE_URL='{runtime.database_url(settings)}'")
+    click.echo(f"export REDIS_URL='{runtime.redis_url(settings)}'")
+
+
+@services.command("down")
+def services_down() -> None:
+    """Stop them; their data stays under .local/."""
+    from loader import local_services
+
+    local_services.stop(get_settings().local_state_dir)
+    click.echo("local services stopped")
+
+
+@main.command()
+def demo() -> None:
+    """Ingest the bundled sample price lists through the queue and a worker; print a summary."""
+    from loader.demo import run_demo
+
+    sys.exit(run_demo(get_settings()))

@@ -1,0 +1,130 @@
+"""Putting parse tasks on the RQ queue, waiting for them, and reading queue state."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from redis import Redis
+from rq import Queue, Retry
+from rq.exceptions import DuplicateJobError, NoSuchJobError
+from rq.job import Job, JobStatus
+from rq.registry import FailedJobRegistry, FinishedJobRegistry, ScheduledJobRegistry, StartedJobRegistry
+from rq.worker import Worker
+
+from loader import defaults
+from loader.task import ParseTask
+
+
+def connect(redis_url: str) -> Redis:
+    return Redis.from_url(redis_url)
+
+
+def get_queue(conn: Redis, name: str) -> Queue:
+    return Queue(name, connection=conn)
+
+
+@dataclass(frozen=True)
+class Enqueued:
+    job: Job
+    created: bool  # False: a job with this task id already existed and was left as it is
+
+
+def enqueue(task: ParseTask, queue: Queue) -> Enqueued:
+    """Enqueue once per task id: a second enqueue of the same id returns the existing job."""
+    try:
+        job = queue.enqueue(
+            "loader.jobs.process_task",
+            task.model_dump(mode="json"),
+            job_id=task.task_id,
+            unique=True,
+            retry=Retry(max=len(defaults.RETRY_INTERVALS), interval=defaults.RETRY_INTERVALS),
+            job_timeout=defaults.JOB_TIMEOUT_S,
+            result_ttl=defaults.RESULT_TTL_S,
+            failure_ttl=defaults.FAILURE_TTL_S,
+            description=f"{task.supplier.code}: {task.source.describe()}",
+        )
+        return Enqueued(job=job, created=True)
+    except DuplicateJobError:
+        return Enqueued(job=Job.fetch(task.task_id, connection=queue.connection), created=False)
+
+
+class TaskFailed(Exception):
+    def __init__(self, job: Job, message: str):
+        super().__init__(message)
+        self.job = job
+
+
+def wait(job: Job, timeout_s: float, poll_s: float = 0.1) -> dict[str, Any]:
+    """Block until the job finishes; return its result or raise TaskFailed."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        status = job.get_status(refresh=True)
+        if status == JobStatus.FINISHED:
+            return job.return_value(refresh=True)  # type: ignore[no-any-return]
+        if status in (JobStatus.FAILED, JobStatus.STOPPED, JobStatus.CANCELED):
+            raise TaskFailed(job, last_error(job))
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"task {job.id} still {status} after {timeout_s:.0f} s")
+        time.sleep(poll_s)
+
+
+def last_error(job: Job) -> str:
+    result = job.latest_result()
+    text = (result.exc_string if result and result.exc_string else job.exc_info) or "unknown error"
+    # The last line of the traceback is the error itself, with our message naming file and reason.
+    lines = [ln for ln in text.strip().splitlines() if ln.strip()]
+    return lines[-1] if lines else text
+
+
+def status(conn: Redis, queue_name: str, last: int = 10) -> dict[str, Any]:
+    queue = get_queue(conn, queue_name)
+    finished = FinishedJobRegistry(queue=queue)
+    failed = FailedJobRegistry(queue=queue)
+    recent: list[dict[str, Any]] = []
+    for registry, label in ((finished, "finished"), (failed, "failed")):
+        for job_id in registry.get_job_ids(-last, -1):
+            try:
+                job = Job.fetch(job_id, connection=conn)
+            except NoSuchJobError:
+                continue
+            entry: dict[str, Any] = {
+                "task_id": job.id, "status": label, "description": job.description,
+                "ended_at": job.ended_at.isoformat() if job.ended_at else None,
+            }
+            if label == "finished":
+                value = job.return_value() or {}
+                entry.update({k: value.get(k) for k in ("status", "items_accepted", "rows_rejected", "duration_s")})
+            else:
+                entry["error"] = last_error(job)
+            recent.append(entry)
+    recent.sort(key=lambda e: e["ended_at"] or "", reverse=True)
+    return {
+        "queue": queue_name,
+        "queued": queue.count,
+        "started": StartedJobRegistry(queue=queue).count,
+        "scheduled_retries": ScheduledJobRegistry(queue=queue).count,
+        "failed": failed.count,
+        "workers": [
+            {"name": w.name, "state": w.get_state(), "current_task": w.get_current_job_id()}
+            for w in Worker.all(queue=queue)
+        ],
+        "last_tasks": recent[:last],
+    }
+
+
+def no_retry_for_permanent_errors(job: Job, exc_type: type, exc_value: BaseException, tb: object) -> bool:
+    """Worker exception handler: permanent errors go straight to the failed registry.
+
+    RQ runs handlers before deciding whether to retry, on the same job object.
+    """
+    from pydantic import ValidationError
+
+    from loader.exceptions import LoaderError
+
+    if (isinstance(exc_value, LoaderError) and not exc_value.retriable) or isinstance(
+        exc_value, ValidationError
+    ):
+        job.retries_left = 0
+    return True  # let the next handler (RQ's default) run too
