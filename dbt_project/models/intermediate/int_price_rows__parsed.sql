@@ -165,9 +165,8 @@ parsed as (
             {{ currency_in_text("(mapped.price_cell #>> '{}')") }},
             mapped.default_currency
         ) as currency,
-        mapped.filled_cells = 1
-            and mapped.price_cell is null
-            and mapped.supplier_sku_text is null as is_section_row
+        -- A section row: one filled cell, no price (`Саморезы` above the screws, in any column).
+        mapped.filled_cells = 1 and mapped.price_cell is null as is_section_row
     from mapped
 
 ),
