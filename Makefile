@@ -1,0 +1,54 @@
+# Quick start: `make demo`, `make test`. Everything installs into .venv from uv.lock.
+SHELL := /bin/bash
+PYTHON ?= python3
+TOOLS := .tools
+UV := $(TOOLS)/bin/uv
+VENV := .venv
+BIN := $(VENV)/bin
+UV_VERSION := 0.13.9
+export UV_PROJECT_ENVIRONMENT := $(VENV)
+export DO_NOT_TRACK := 1
+
+.PHONY: install demo test test-unit test-integration lint schema samples services-up services-down clean
+
+$(UV):
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+$(VENV)/.installed: pyproject.toml uv.lock | $(UV)
+	$(UV) sync --frozen --all-groups --quiet
+	touch $@
+
+install: $(VENV)/.installed
+
+demo: install  ## Ingest the bundled price lists through the queue and print a summary
+	$(BIN)/loader demo
+
+test: install  ## Whole suite against real PostgreSQL/Redis (local ones started when no URLs are set)
+	$(BIN)/pytest --cov=loader --cov-report=term-missing:skip-covered --cov-fail-under=85
+
+test-unit: install
+	$(BIN)/pytest tests/unit
+
+test-integration: install
+	$(BIN)/pytest tests/integration
+
+lint: install
+	$(BIN)/ruff check loader tests
+	$(BIN)/loader schema --check
+
+schema: install  ## Regenerate schemas/parse_task.schema.json from the pydantic model
+	$(BIN)/loader schema
+
+samples: install  ## Regenerate the synthetic sample price lists
+	$(BIN)/python samples/make_samples.py
+
+services-up: install  ## Start the project-local PostgreSQL and Redis; prints their URLs
+	$(BIN)/loader services up
+
+services-down: install
+	$(BIN)/loader services down
+
+clean:
+	-$(BIN)/loader services down
+	rm -rf .local $(VENV) $(TOOLS) .pytest_cache .coverage
