@@ -1,8 +1,8 @@
 """CSV source: encoding detection (UTF-8, BOMs, Windows-1251 ...), delimiter sniffing.
 
 Data rules:
-- Bytes are decoded as UTF-8 (a BOM is dropped) when they are valid UTF-8; otherwise the encoding
-  is detected with charset-normalizer (Windows-1251 exports from 1C are common).
+- A byte-order mark decides the encoding (UTF-8, UTF-16, UTF-32). Otherwise bytes are decoded as
+  UTF-8 when they are valid UTF-8; failing that, the encoding is detected with charset-normalizer (Windows-1251 exports from 1C are common).
 - A file with NUL bytes, or that no encoding explains, is not a CSV: `UnreadableSourceError`.
 - The delimiter is the candidate (`;`, `,`, tab, `|`) that splits the first lines into the most
   consistent number of fields (more than one); a configured delimiter wins.
@@ -26,6 +26,12 @@ from loader.sources.base import CellValue, Sheet, SourceConfig
 from loader.sources.files import read_file_bytes
 
 CANDIDATE_DELIMITERS = [";", ",", "\t", "|"]
+# Longest first: the UTF-32 LE BOM starts with the UTF-16 LE one. Excel's "Unicode text" export
+# is UTF-16 with a BOM.
+BOMS = [
+    (b"\xff\xfe\x00\x00", "utf-32-le"), (b"\x00\x00\xfe\xff", "utf-32-be"),
+    (b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be"), (b"\xef\xbb\xbf", "utf-8"),
+]
 SNIFF_LINES = 50
 
 
@@ -41,6 +47,12 @@ class CsvConfig(SourceConfig):
 
 def decode(data: bytes, where: str, encoding: str | None = None) -> tuple[str, str]:
     """Return (text, encoding used)."""
+    for bom, bom_encoding in BOMS:
+        if data.startswith(bom) and not encoding:
+            try:
+                return data[len(bom):].decode(bom_encoding), bom_encoding
+            except UnicodeDecodeError as err:
+                raise UnreadableSourceError(f"{where}: {bom_encoding} BOM but invalid text: {err}") from err
     if b"\x00" in data[:65536]:
         raise UnreadableSourceError(f"{where}: binary data (NUL bytes), not a CSV file")
     if encoding:
