@@ -121,7 +121,7 @@ def enqueue(wait: bool, timeout: float, **task_args: Any) -> None:
         raise click.ClickException(str(err)) from err
     conn = task_queue.connect(runtime.redis_url(settings))
     enqueued = task_queue.enqueue(task, task_queue.get_queue(conn, settings.queue_name))
-    state = "enqueued" if enqueued.created else f"already known ({enqueued.job.get_status()})"
+    state = "enqueued" if enqueued.created else f"already known ({enqueued.job.get_status().value})"
     click.echo(f"task {task.task_id} {state}", err=True)
     if wait:
         try:

@@ -26,21 +26,21 @@ SAMPLES = PROJECT_ROOT / "samples"
 SOURCE_BY_SUFFIX = {".csv": "csv", ".xlsx": "xlsx"}
 
 
-def demo_tasks(samples_dir: Path = SAMPLES) -> list[ParseTask]:
+def demo_tasks(samples_dir: Path = SAMPLES, prefix: str = "demo") -> list[ParseTask]:
     spec = json.loads((samples_dir / "demo.json").read_text(encoding="utf-8"))
     tasks = []
     for entry in spec["tasks"]:
         path = samples_dir / entry["file"]
         digest = hashlib.sha256(path.read_bytes()).hexdigest()[:12]
         tasks.append(ParseTask.parse({
-            "task_id": f"demo-{entry['supplier']['code']}-{digest}",
+            "task_id": f"{prefix}-{entry['supplier']['code']}-{digest}",
             "supplier": entry["supplier"],
             "source": {"type": SOURCE_BY_SUFFIX[path.suffix], "path": str(path)},
         }))
     return tasks
 
 
-def run_demo(settings: Settings, out: Any = None) -> int:
+def run_demo(settings: Settings, out: Any = None, task_prefix: str = "demo") -> int:
     out = out or sys.stdout
     t0 = time.monotonic()
     database_url = runtime.database_url(settings)
@@ -50,12 +50,13 @@ def run_demo(settings: Settings, out: Any = None) -> int:
 
     worker = subprocess.Popen(
         [sys.executable, "-m", "loader", "worker", "--name", f"demo-{os.getpid()}"],
-        env={**os.environ, "DATABASE_URL": database_url, "REDIS_URL": redis_url},
+        env={**os.environ, "DATABASE_URL": database_url, "REDIS_URL": redis_url,
+             "QUEUE_NAME": settings.queue_name},
     )
     try:
         conn = task_queue.connect(redis_url)
         queue = task_queue.get_queue(conn, settings.queue_name)
-        enqueued = [(task, task_queue.enqueue(task, queue)) for task in demo_tasks()]
+        enqueued = [(task, task_queue.enqueue(task, queue)) for task in demo_tasks(prefix=task_prefix)]
         new = sum(1 for _, e in enqueued if e.created)
         print(f"enqueued {new} new task(s); {len(enqueued) - new} already known", file=out)
         outcomes: list[tuple[ParseTask, dict[str, Any] | str]] = []
