@@ -22,13 +22,20 @@ SOURCE_BY_SUFFIX = {".csv": "csv", ".tsv": "csv", ".txt": "csv", ".xlsx": "xlsx"
 @click.group()
 def main() -> None:
     """Marketbel price-list loader."""
-    settings = get_settings()
+    from pydantic import ValidationError
+
+    try:
+        settings = get_settings()
+    except ValidationError as err:
+        raise click.ClickException(f"configuration refused: {err}") from err
     configure_logging(settings.log_format, settings.log_level)
 
 
 @main.command()
 @click.argument("direction", type=click.Choice(["up", "down"]), default="up")
-@click.option("--revision", default=None, help="Target revision (default: head for up, -1 for down).")
+@click.option(
+    "--revision", default=None, help="Target revision (default: head for up, -1 for down)."
+)
 def migrate(direction: str, revision: str | None) -> None:
     """Apply (up) or roll back (down) database migrations."""
     from loader import migrate as migrations
@@ -55,16 +62,27 @@ def worker(burst: bool, name: str | None) -> None:
 
 def _task_options(func: Any) -> Any:
     options = [
-        click.option("--message", "message_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-                     help="A JSON parse-task message (see schemas/parse_task.schema.json)."),
+        click.option(
+            "--message",
+            "message_file",
+            type=click.Path(exists=True, dir_okay=False, path_type=Path),
+            help="A JSON parse-task message (see schemas/parse_task.schema.json).",
+        ),
         click.option("--supplier", help="Supplier code."),
         click.option("--supplier-name", help="Supplier display name."),
         click.option("--currency", help="Supplier default currency (ISO 4217)."),
-        click.option("--file", "file_path", type=click.Path(path_type=Path), help="CSV or XLSX file."),
+        click.option(
+            "--file", "file_path", type=click.Path(path_type=Path), help="CSV or XLSX file."
+        ),
         click.option("--sheet", help="XLSX sheet title or 0-based index (default: every sheet)."),
         click.option("--task-id", help="Task id (default: generated)."),
-        click.option("--override", "overrides", multiple=True, metavar="HEADER=TARGET",
-                     help="Column override, e.g. 'Арт.=supplier_sku' or 'Остаток=ignore'."),
+        click.option(
+            "--override",
+            "overrides",
+            multiple=True,
+            metavar="HEADER=TARGET",
+            help="Column override, e.g. 'Арт.=supplier_sku' or 'Остаток=ignore'.",
+        ),
     ]
     for option in reversed(options):
         func = option(func)
@@ -72,8 +90,13 @@ def _task_options(func: Any) -> Any:
 
 
 def build_task(
-    message_file: Path | None, supplier: str | None, supplier_name: str | None,
-    currency: str | None, file_path: Path | None, sheet: str | None, task_id: str | None,
+    message_file: Path | None,
+    supplier: str | None,
+    supplier_name: str | None,
+    currency: str | None,
+    file_path: Path | None,
+    sheet: str | None,
+    task_id: str | None,
     overrides: tuple[str, ...],
 ) -> Any:
     from loader.task import ParseTask
@@ -84,7 +107,9 @@ def build_task(
         raise click.UsageError("give --message FILE, or --supplier and --file")
     source_type = SOURCE_BY_SUFFIX.get(file_path.suffix.lower())
     if source_type is None:
-        raise click.UsageError(f"{file_path}: unknown file type {file_path.suffix!r}; use .csv or .xlsx")
+        raise click.UsageError(
+            f"{file_path}: unknown file type {file_path.suffix!r}; use .csv or .xlsx"
+        )
     source: dict[str, Any] = {"type": source_type, "path": str(file_path.resolve())}
     if sheet is not None and source_type == "xlsx":
         source["sheet"] = int(sheet) if sheet.isdigit() else sheet
@@ -94,12 +119,14 @@ def build_task(
         if not sep:
             raise click.UsageError(f"--override {item!r}: expected HEADER=TARGET")
         parsed_overrides[header] = target
-    return ParseTask.parse({
-        "task_id": task_id or f"{supplier}-{uuid.uuid4().hex[:12]}",
-        "supplier": {"code": supplier, "name": supplier_name, "default_currency": currency},
-        "source": source,
-        "column_overrides": parsed_overrides,
-    })
+    return ParseTask.parse(
+        {
+            "task_id": task_id or f"{supplier}-{uuid.uuid4().hex[:12]}",
+            "supplier": {"code": supplier, "name": supplier_name, "default_currency": currency},
+            "source": source,
+            "column_overrides": parsed_overrides,
+        }
+    )
 
 
 def _echo_json(data: Any) -> None:
@@ -155,7 +182,9 @@ def status(as_json: bool, last: int) -> None:
     from loader import queue as task_queue
 
     settings = get_settings()
-    info = task_queue.status(task_queue.connect(runtime.redis_url(settings)), settings.queue_name, last)
+    info = task_queue.status(
+        task_queue.connect(runtime.redis_url(settings)), settings.queue_name, last
+    )
     if as_json:
         _echo_json(info)
         return
@@ -166,7 +195,11 @@ def status(as_json: bool, last: int) -> None:
     for w in info["workers"]:
         click.echo(f"worker {w['name']}: {w['state']} {w['current_task'] or ''}".rstrip())
     for t in info["last_tasks"]:
-        detail = t.get("error") or f"{t.get('status')} items={t.get('items_accepted')} rejected={t.get('rows_rejected')}"
+        detail = (
+            t.get("error")
+            or f"{t.get('status')} items={t.get('items_accepted')}"
+            f" rejected={t.get('rows_rejected')}"
+        )
         click.echo(f"{t['ended_at'] or '-':32} {t['task_id']:40} {detail}")
 
 
@@ -207,6 +240,43 @@ def services_down() -> None:
 
     local_services.stop(get_settings().local_state_dir)
     click.echo("local services stopped")
+
+
+@main.command()
+@click.option(
+    "--worker", "need_worker", is_flag=True, help="Also require a live worker on this host."
+)
+def healthcheck(need_worker: bool) -> None:
+    """Exit 0 when PostgreSQL answers a query, Redis answers PING and (--worker) a worker on
+    this host has sent a heartbeat within its TTL. Used by docker-compose health checks."""
+    import datetime as dt
+    import socket
+
+    from rq.worker import Worker
+
+    from loader import queue as task_queue
+    from loader.db import connect
+
+    settings = get_settings()
+    try:
+        with connect(runtime.database_url(settings)) as conn:
+            conn.execute("select 1")
+        redis_conn = task_queue.connect(runtime.redis_url(settings))
+        redis_conn.ping()
+    except Exception as err:  # noqa: BLE001 - any failure means unhealthy; say which
+        raise click.ClickException(f"unhealthy: {err}") from err
+    if need_worker:
+        now = dt.datetime.now(dt.UTC)
+        alive = [
+            w
+            for w in Worker.all(connection=redis_conn)
+            if w.hostname == socket.gethostname()
+            and w.last_heartbeat is not None
+            and (now - w.last_heartbeat.replace(tzinfo=dt.UTC)).total_seconds() < w.worker_ttl
+        ]
+        if not alive:
+            raise click.ClickException(f"unhealthy: no live worker on {socket.gethostname()}")
+    click.echo("healthy")
 
 
 @main.command()

@@ -2,14 +2,27 @@
 
 from __future__ import annotations
 
+import hashlib
+import tempfile
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+# Unix socket paths are limited to ~107 bytes and the local servers keep theirs in this
+# directory; a checkout at a deep path gets a short directory under /tmp instead.
+MAX_STATE_DIR_LEN = 60
+
+
+def default_state_dir(root: Path = PROJECT_ROOT) -> Path:
+    local = root / ".local"
+    if len(str(local)) <= MAX_STATE_DIR_LEN:
+        return local
+    digest = hashlib.sha256(str(root).encode()).hexdigest()[:10]
+    return Path(tempfile.gettempdir()) / f"marketbel-{digest}"
 
 
 class Settings(BaseSettings):
@@ -26,9 +39,24 @@ class Settings(BaseSettings):
 
     dbt_project_dir: Path = PROJECT_ROOT / "dbt_project"
     dbt_profiles_dir: Path = PROJECT_ROOT
-    local_state_dir: Path = PROJECT_ROOT / ".local"
+    local_state_dir: Path = Field(default_factory=default_state_dir)
     # Where each landing gets a fresh dlt working directory.
-    work_dir: Path = PROJECT_ROOT / ".local" / "work"
+    work_dir: Path = Field(default_factory=lambda: default_state_dir() / "work")
+
+    @model_validator(mode="after")
+    def _refuse_placeholder_secrets(self) -> Settings:
+        return _check_no_placeholder(self)
+
+
+PLACEHOLDER_SECRETS = ("change-me", "changeme")
+
+
+def _check_no_placeholder(settings: Settings) -> Settings:
+    for name in ("database_url", "redis_url"):
+        value = getattr(settings, name) or ""
+        if any(p in value for p in PLACEHOLDER_SECRETS):
+            raise ValueError(f"{name.upper()} still has the placeholder password from .env.example")
+    return settings
 
 
 @lru_cache(maxsize=1)

@@ -32,7 +32,10 @@ class DbParams:
 
     def conninfo(self) -> str:
         return psycopg.conninfo.make_conninfo(
-            host=self.host, port=self.port, user=self.user, password=self.password,
+            host=self.host,
+            port=self.port,
+            user=self.user,
+            password=self.password,
             dbname=self.dbname,
         )
 

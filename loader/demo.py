@@ -32,11 +32,15 @@ def demo_tasks(samples_dir: Path = SAMPLES, prefix: str = "demo") -> list[ParseT
     for entry in spec["tasks"]:
         path = samples_dir / entry["file"]
         digest = hashlib.sha256(path.read_bytes()).hexdigest()[:12]
-        tasks.append(ParseTask.parse({
-            "task_id": f"{prefix}-{entry['supplier']['code']}-{digest}",
-            "supplier": entry["supplier"],
-            "source": {"type": SOURCE_BY_SUFFIX[path.suffix], "path": str(path)},
-        }))
+        tasks.append(
+            ParseTask.parse(
+                {
+                    "task_id": f"{prefix}-{entry['supplier']['code']}-{digest}",
+                    "supplier": entry["supplier"],
+                    "source": {"type": SOURCE_BY_SUFFIX[path.suffix], "path": str(path)},
+                }
+            )
+        )
     return tasks
 
 
@@ -50,13 +54,19 @@ def run_demo(settings: Settings, out: Any = None, task_prefix: str = "demo") -> 
 
     worker = subprocess.Popen(
         [sys.executable, "-m", "loader", "worker", "--name", f"demo-{os.getpid()}"],
-        env={**os.environ, "DATABASE_URL": database_url, "REDIS_URL": redis_url,
-             "QUEUE_NAME": settings.queue_name},
+        env={
+            **os.environ,
+            "DATABASE_URL": database_url,
+            "REDIS_URL": redis_url,
+            "QUEUE_NAME": settings.queue_name,
+        },
     )
     try:
         conn = task_queue.connect(redis_url)
         queue = task_queue.get_queue(conn, settings.queue_name)
-        enqueued = [(task, task_queue.enqueue(task, queue)) for task in demo_tasks(prefix=task_prefix)]
+        enqueued = [
+            (task, task_queue.enqueue(task, queue)) for task in demo_tasks(prefix=task_prefix)
+        ]
         new = sum(1 for _, e in enqueued if e.created)
         print(f"enqueued {new} new task(s); {len(enqueued) - new} already known", file=out)
         outcomes: list[tuple[ParseTask, dict[str, Any] | str]] = []
@@ -81,9 +91,15 @@ def _redacted(url: str) -> str:
     return f"postgresql://{p.user}:***@{p.host}:{p.port}/{p.dbname}"
 
 
-def _print_summary(outcomes: list[tuple[ParseTask, dict[str, Any] | str]], database_url: str, out: Any) -> None:
+def _print_summary(
+    outcomes: list[tuple[ParseTask, dict[str, Any] | str]], database_url: str, out: Any
+) -> None:
     print("\nTasks", file=out)
-    print(f"  {'supplier':18} {'file':44} {'status':16} {'landed':>6} {'items':>6} {'rejected':>8} {'skipped':>7}", file=out)
+    print(
+        f"  {'supplier':18} {'file':44} {'status':16} {'landed':>6} {'items':>6}"
+        f" {'rejected':>8} {'skipped':>7}",
+        file=out,
+    )
     for task, r in outcomes:
         name = Path(task.source.describe()).name[:44]
         if isinstance(r, str):
@@ -101,7 +117,8 @@ def _print_summary(outcomes: list[tuple[ParseTask, dict[str, Any] | str]], datab
             " from marts.supplier_items group by 1 order by 1"
         ).fetchall()
         reasons = conn.execute(
-            "select rule_code, count(*), min(format('%%s row %%s: %%s', sheet, row_number, message))"
+            "select rule_code, count(*),"
+            " min(format('%%s row %%s: %%s', sheet, row_number, message))"
             " from marts.parsing_logs where task_id = any(%s) group by 1 order by 2 desc, 1",
             (task_ids,),
         ).fetchall()

@@ -64,10 +64,15 @@ def run_task(task: ParseTask, database_url: str, settings: Settings) -> TaskResu
         run = transform(database_url, landing.load_id, task.task_id, settings)
         result = _report(task, mapped, skipped, landing.load_id, database_url, started)
         log.info(
-            "task_done", status=result.status, rows_landed=result.rows_landed,
-            items_accepted=result.items_accepted, rows_rejected=result.rows_rejected,
-            rows_skipped=result.rows_skipped, ran_dbt=run.ran_dbt,
-            lock_wait_s=round(run.waited_s, 3), dbt_s=round(run.dbt_s, 3),
+            "task_done",
+            status=result.status,
+            rows_landed=result.rows_landed,
+            items_accepted=result.items_accepted,
+            rows_rejected=result.rows_rejected,
+            rows_skipped=result.rows_skipped,
+            ran_dbt=run.ran_dbt,
+            lock_wait_s=round(run.waited_s, 3),
+            dbt_s=round(run.dbt_s, 3),
             duration_s=result.duration_s,
         )
         return result
@@ -79,8 +84,12 @@ def run_task(task: ParseTask, database_url: str, settings: Settings) -> TaskResu
 
 
 def _report(
-    task: ParseTask, mapped: list[MappedSheet], skipped: dict[str, str], load_id: str,
-    database_url: str, started: float,
+    task: ParseTask,
+    mapped: list[MappedSheet],
+    skipped: dict[str, str],
+    load_id: str,
+    database_url: str,
+    started: float,
 ) -> TaskResult:
     with connect(database_url) as conn:
         summary = conn.execute(

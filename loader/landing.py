@@ -72,16 +72,18 @@ def land(task: ParseTask, sheets: list[MappedSheet], database_url: str, work_dir
         "submitted_at": task.submitted_at,
         "received_at": received_at,
         "row_count": row_count,
-        "sheets": [
-            {**s.mapping.as_dict(), "row_count": len(s.rows)} for s in sheets
-        ],
+        "sheets": [{**s.mapping.as_dict(), "row_count": len(s.rows)} for s in sheets],
     }
     rows_resource = dlt.resource(
-        price_rows(), name=defaults.ROWS_TABLE, write_disposition="append",
+        price_rows(),
+        name=defaults.ROWS_TABLE,
+        write_disposition="append",
         columns={"cells": {"data_type": "json"}},
     )
     task_resource = dlt.resource(
-        [task_row], name=defaults.TASKS_TABLE, write_disposition="append",
+        [task_row],
+        name=defaults.TASKS_TABLE,
+        write_disposition="append",
         # Hints so that optional columns exist even when a first task leaves them empty.
         columns={
             "sheets": {"data_type": "json"},
@@ -113,6 +115,10 @@ def _classify(err: Exception, task: ParseTask) -> LoaderError:
     cause: BaseException | None = err
     while cause is not None:
         if isinstance(cause, psycopg2.OperationalError):
-            return DatabaseUnavailableError(f"task {task.task_id}: database unavailable while landing: {cause}")
+            return DatabaseUnavailableError(
+                f"task {task.task_id}: database unavailable while landing: {cause}"
+            )
         cause = cause.__cause__ or cause.__context__
-    return LandingError(f"task {task.task_id}: landing failed at step {getattr(err, 'step', '?')}: {err}")
+    return LandingError(
+        f"task {task.task_id}: landing failed at step {getattr(err, 'step', '?')}: {err}"
+    )

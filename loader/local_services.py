@@ -53,9 +53,7 @@ def ensure_postgres(state_dir: Path) -> str:
             f"select 1 from pg_database where datname = '{defaults.LOCAL_DB_NAME}';"
         )
         if "(1 row)" not in exists:
-            server.psql(
-                f"create database {defaults.LOCAL_DB_NAME} owner {defaults.LOCAL_DB_USER};"
-            )
+            server.psql(f"create database {defaults.LOCAL_DB_NAME} owner {defaults.LOCAL_DB_USER};")
     return (
         f"postgresql://{defaults.LOCAL_DB_USER}:{defaults.LOCAL_DB_PASSWORD}"
         f"@{quote(str(pg_dir), safe='')}/{defaults.LOCAL_DB_NAME}"
@@ -81,15 +79,24 @@ def ensure_redis(state_dir: Path) -> str:
         subprocess.run(
             [
                 _redis_binary(),
-                "--port", "0",
-                "--unixsocket", str(sock),
-                "--unixsocketperm", "700",
-                "--dir", str(redis_dir),
-                "--appendonly", "yes",
-                "--maxmemory-policy", "noeviction",
-                "--daemonize", "yes",
-                "--pidfile", str(redis_dir / "redis.pid"),
-                "--logfile", str(redis_dir / "redis.log"),
+                "--port",
+                "0",
+                "--unixsocket",
+                str(sock),
+                "--unixsocketperm",
+                "700",
+                "--dir",
+                str(redis_dir),
+                "--appendonly",
+                "yes",
+                "--maxmemory-policy",
+                "noeviction",
+                "--daemonize",
+                "yes",
+                "--pidfile",
+                str(redis_dir / "redis.pid"),
+                "--logfile",
+                str(redis_dir / "redis.log"),
             ],
             check=True,
         )

@@ -172,7 +172,11 @@ def _as_number(value: CellValue) -> float | None:
         return None
     digits = re.sub(r"[^\d.,-]", "", text)
     if "," in digits and "." in digits:
-        digits = digits.replace(",", "") if digits.rfind(".") > digits.rfind(",") else digits.replace(".", "").replace(",", ".")
+        digits = (
+            digits.replace(",", "")
+            if digits.rfind(".") > digits.rfind(",")
+            else digits.replace(".", "").replace(",", ".")
+        )
     else:
         digits = digits.replace(",", ".")
     try:
@@ -198,18 +202,20 @@ def _infer_from_values(
         n = len(values)
         numbers = [x for x in (_as_number(v) for v in values) if x is not None]
         texts = [str(v) for v in values]
-        stats.append({
-            "col": col,
-            "numeric": len(numbers) / n,
-            "decimal": sum(1 for t in texts if re.search(r"[.,]\d{1,2}\b", t)) / n,
-            "median": median(numbers) if numbers else 0.0,
-            "positive": sum(1 for x in numbers if x > 0) / n,
-            "avg_len": sum(len(t) for t in texts) / n,
-            "spaces": sum(1 for t in texts if " " in t.strip()) / n,
-            "code": sum(1 for t in texts if _CODE.match(t.strip())) / n,
-            "unique": len(set(texts)) / n,
-            "fill": n / len(sample),
-        })
+        stats.append(
+            {
+                "col": col,
+                "numeric": len(numbers) / n,
+                "decimal": sum(1 for t in texts if re.search(r"[.,]\d{1,2}\b", t)) / n,
+                "median": median(numbers) if numbers else 0.0,
+                "positive": sum(1 for x in numbers if x > 0) / n,
+                "avg_len": sum(len(t) for t in texts) / n,
+                "spaces": sum(1 for t in texts if " " in t.strip()) / n,
+                "code": sum(1 for t in texts if _CODE.match(t.strip())) / n,
+                "unique": len(set(texts)) / n,
+                "fill": n / len(sample),
+            }
+        )
     if "price" in wanted:
         prices = [s for s in stats if s["numeric"] >= 0.8 and s["positive"] >= 0.8]
         if prices:
@@ -217,8 +223,11 @@ def _infer_from_values(
             best = max(
                 prices,
                 key=lambda s: (
-                    s["numeric"] + 0.5 * s["decimal"] + (0.2 if s["col"].index > 0 else 0)
-                    + (0.1 if s["median"] == top_median else 0) - 0.3 * s["unique"] * (s["col"].index == 0),
+                    s["numeric"]
+                    + 0.5 * s["decimal"]
+                    + (0.2 if s["col"].index > 0 else 0)
+                    + (0.1 if s["median"] == top_median else 0)
+                    - 0.3 * s["unique"] * (s["col"].index == 0),
                     -s["col"].index,
                 ),
             )
@@ -241,7 +250,9 @@ def _assign(col: ColumnMapping, field_name: str, score: float, reason: str) -> N
     col.field, col.score, col.reason, col.characteristic_key = field_name, score, reason, None
 
 
-def map_sheet(sheet: Sheet, overrides: dict[str, str] | None = None, where: str = "") -> MappedSheet:
+def map_sheet(
+    sheet: Sheet, overrides: dict[str, str] | None = None, where: str = ""
+) -> MappedSheet:
     """Find the header, map columns to fields, and key each data row's cells."""
     overrides = overrides or {}
     rows = sheet.rows
@@ -256,7 +267,9 @@ def map_sheet(sheet: Sheet, overrides: dict[str, str] | None = None, where: str 
         ColumnMapping(
             index=i,
             letter=column_letter(i),
-            header=(" ".join(str(headers[i]).split()) or None) if i < len(headers) and headers[i] is not None else None,
+            header=(" ".join(str(headers[i]).split()) or None)
+            if i < len(headers) and headers[i] is not None
+            else None,
             key=keys[i],
         )
         for i in range(width)
@@ -305,7 +318,9 @@ def map_sheet(sheet: Sheet, overrides: dict[str, str] | None = None, where: str 
         elif col.field is None and col.characteristic_key is None:
             col.reason = "ignored"
 
-    mapping = SheetMapping(sheet=sheet.name, header_row=None if header_idx is None else header_idx + 1, columns=columns)
+    mapping = SheetMapping(
+        sheet=sheet.name, header_row=None if header_idx is None else header_idx + 1, columns=columns
+    )
     lacking = [f for f in REQUIRED_FIELDS if mapping.column_for(f) is None]
     if lacking:
         seen = [c.header or c.key for c in columns]
@@ -316,5 +331,7 @@ def map_sheet(sheet: Sheet, overrides: dict[str, str] | None = None, where: str 
         for offset, row in enumerate(data)
     ]
     if not any(cells for _, cells in keyed):
-        raise NoDataRowsError(f"{label}: header on row {mapping.header_row} but no data rows below it")
+        raise NoDataRowsError(
+            f"{label}: header on row {mapping.header_row} but no data rows below it"
+        )
     return MappedSheet(mapping=mapping, rows=keyed)

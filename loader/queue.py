@@ -10,7 +10,12 @@ from redis import Redis
 from rq import Queue, Retry
 from rq.exceptions import DuplicateJobError, NoSuchJobError
 from rq.job import Job, JobStatus
-from rq.registry import FailedJobRegistry, FinishedJobRegistry, ScheduledJobRegistry, StartedJobRegistry
+from rq.registry import (
+    FailedJobRegistry,
+    FinishedJobRegistry,
+    ScheduledJobRegistry,
+    StartedJobRegistry,
+)
 from rq.worker import Worker
 
 from loader import defaults
@@ -90,12 +95,19 @@ def status(conn: Redis, queue_name: str, last: int = 10) -> dict[str, Any]:
             except NoSuchJobError:
                 continue
             entry: dict[str, Any] = {
-                "task_id": job.id, "status": label, "description": job.description,
+                "task_id": job.id,
+                "status": label,
+                "description": job.description,
                 "ended_at": job.ended_at.isoformat() if job.ended_at else None,
             }
             if label == "finished":
                 value = job.return_value() or {}
-                entry.update({k: value.get(k) for k in ("status", "items_accepted", "rows_rejected", "duration_s")})
+                entry.update(
+                    {
+                        k: value.get(k)
+                        for k in ("status", "items_accepted", "rows_rejected", "duration_s")
+                    }
+                )
             else:
                 entry["error"] = last_error(job)
             recent.append(entry)
@@ -114,7 +126,9 @@ def status(conn: Redis, queue_name: str, last: int = 10) -> dict[str, Any]:
     }
 
 
-def no_retry_for_permanent_errors(job: Job, exc_type: type, exc_value: BaseException, tb: object) -> bool:
+def no_retry_for_permanent_errors(
+    job: Job, exc_type: type, exc_value: BaseException, tb: object
+) -> bool:
     """Worker exception handler: permanent errors go straight to the failed registry.
 
     RQ runs handlers before deciding whether to retry, on the same job object.

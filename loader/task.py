@@ -17,7 +17,9 @@ from loader.exceptions import InvalidTaskError
 from loader.sources import config_models
 
 STANDARD_FIELDS = ("supplier_sku", "name", "price", "currency")
-_OVERRIDE_TARGET = re.compile(r"^(supplier_sku|name|price|currency|ignore|characteristic:[a-z0-9_]+)$")
+_OVERRIDE_TARGET = re.compile(
+    r"^(supplier_sku|name|price|currency|ignore|characteristic:[a-z0-9_]+)$"
+)
 
 SourceConfigUnion = Annotated[
     Union[tuple(config_models())],  # noqa: UP007 - built from the plugin registry at import

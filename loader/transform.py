@@ -21,8 +21,13 @@ from loader.db import DbParams
 from loader.exceptions import DatabaseUnavailableError, TransformError
 from loader.logs import get_logger
 
-_CONNECTION_TROUBLE = ("could not connect", "connection refused", "server closed the connection",
-                       "terminating connection", "connection to server")
+_CONNECTION_TROUBLE = (
+    "could not connect",
+    "connection refused",
+    "server closed the connection",
+    "terminating connection",
+    "connection to server",
+)
 
 
 @dataclass(frozen=True)
@@ -76,10 +81,14 @@ def run_dbt(database_url: str, settings: Settings, args: list[str]) -> object:
     result = dbtRunner().invoke(
         [
             *args,
-            "--project-dir", str(settings.dbt_project_dir),
-            "--profiles-dir", str(settings.dbt_profiles_dir),
-            "--target-path", str(target),
-            "--log-path", str(logs),
+            "--project-dir",
+            str(settings.dbt_project_dir),
+            "--profiles-dir",
+            str(settings.dbt_profiles_dir),
+            "--target-path",
+            str(target),
+            "--log-path",
+            str(logs),
             "--quiet",
         ]
     )

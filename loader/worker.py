@@ -9,7 +9,9 @@ from loader import queue as task_queue
 from loader.logs import get_logger
 
 
-def run_worker(redis_url: str, queue_name: str, burst: bool = False, name: str | None = None) -> bool:
+def run_worker(
+    redis_url: str, queue_name: str, burst: bool = False, name: str | None = None
+) -> bool:
     # Import the heavy libraries once in the parent so every forked task starts warm.
     import dbt.cli.main  # noqa: F401
     import dlt  # noqa: F401

@@ -64,7 +64,9 @@ def electro_cp1251_csv() -> None:
         "ЭЛ-003;Розетка двойная с заземлением;189,90р.;75",
         "ЭЛ-004;Удлинитель 5 м, 4 гнезда;799,00р.;18",
     ]
-    (HERE / "electro_1c_export_cp1251.csv").write_bytes(("\r\n".join(lines) + "\r\n").encode("cp1251"))
+    (HERE / "electro_1c_export_cp1251.csv").write_bytes(
+        ("\r\n".join(lines) + "\r\n").encode("cp1251")
+    )
 
 
 if __name__ == "__main__":

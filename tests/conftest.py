@@ -47,7 +47,11 @@ class Stack:
         """A real worker process that drains the queue and exits."""
         return subprocess.run(
             [sys.executable, "-m", "loader", "worker", "--burst"],
-            env=self.env(), cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=timeout,
+            env=self.env(),
+            cwd=PROJECT_ROOT,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
             check=True,
         )
 
@@ -64,7 +68,9 @@ def _create_database(admin_url: str, name: str) -> str:
 
 def _drop_database(admin_url: str, name: str) -> None:
     with psycopg.connect(DbParams.from_url(admin_url).conninfo(), autocommit=True) as conn:
-        conn.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))
+        conn.execute(
+            sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name))
+        )
 
 
 def _delete_queue(redis_url: str, queue_name: str) -> None:
@@ -73,8 +79,13 @@ def _delete_queue(redis_url: str, queue_name: str) -> None:
 
     conn = task_queue.connect(redis_url)
     queue = task_queue.get_queue(conn, queue_name)
-    registries = [queue.finished_job_registry, queue.failed_job_registry, queue.started_job_registry,
-                  queue.scheduled_job_registry, queue.deferred_job_registry]
+    registries = [
+        queue.finished_job_registry,
+        queue.failed_job_registry,
+        queue.started_job_registry,
+        queue.scheduled_job_registry,
+        queue.deferred_job_registry,
+    ]
     for registry in registries:
         for job_id in registry.get_job_ids():
             conn.delete(f"rq:job:{job_id}", f"rq:results:{job_id}")
@@ -98,15 +109,21 @@ def stack(base_settings: Settings, admin_url: str) -> Iterator[Stack]:
     run_id = uuid.uuid4().hex[:10]
     db_name = f"mb_test_{run_id}"
     database_url = _create_database(admin_url, db_name)
-    settings = base_settings.model_copy(update={
-        "database_url": database_url,
-        "redis_url": runtime.redis_url(base_settings),
-        "queue_name": f"test-{run_id}",
-        "work_dir": base_settings.local_state_dir / "work" / run_id,
-    })
+    settings = base_settings.model_copy(
+        update={
+            "database_url": database_url,
+            "redis_url": runtime.redis_url(base_settings),
+            "queue_name": f"test-{run_id}",
+            "work_dir": base_settings.local_state_dir / "work" / run_id,
+        }
+    )
     migrate.upgrade(database_url)
-    yield Stack(database_url=database_url, redis_url=settings.redis_url or "", settings=settings,
-                run_id=run_id)
+    yield Stack(
+        database_url=database_url,
+        redis_url=settings.redis_url or "",
+        settings=settings,
+        run_id=run_id,
+    )
     _delete_queue(settings.redis_url or "", settings.queue_name)
     _drop_database(admin_url, db_name)
     shutil.rmtree(base_settings.local_state_dir / "dbt" / db_name, ignore_errors=True)

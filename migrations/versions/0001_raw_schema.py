@@ -48,6 +48,19 @@ def upgrade() -> None:
         )
         """
     )
+    # dlt's completion record, created here (with dlt's own column types) so that the dbt
+    # models, which read only completed loads, build on a database where nothing landed yet.
+    op.execute(
+        """
+        create table raw._dlt_loads (
+            load_id             varchar(64) not null,
+            schema_name         varchar,
+            status              bigint not null,
+            inserted_at         timestamp with time zone not null,
+            schema_version_hash varchar
+        )
+        """
+    )
     op.execute("create index task_loads_task_id_idx on raw.task_loads (task_id)")
     op.execute("create index task_loads_load_id_idx on raw.task_loads (_dlt_load_id)")
     op.execute("create index price_rows_load_id_idx on raw.price_rows (_dlt_load_id)")
@@ -56,5 +69,6 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.execute("drop table if exists raw.price_rows")
     op.execute("drop table if exists raw.task_loads")
+    op.execute("drop table if exists raw._dlt_loads")
     # dlt's own bookkeeping tables live in raw too; they go with the schema.
     op.execute("drop schema if exists raw cascade")

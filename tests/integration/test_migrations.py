@@ -20,7 +20,7 @@ def test_up_down_up(fresh_database: str) -> None:
     assert migrate.current_revision(fresh_database) is None
     migrate.upgrade(fresh_database)
     assert migrate.current_revision(fresh_database) == "0001"
-    assert _raw_tables(fresh_database) == {"price_rows", "task_loads"}
+    assert _raw_tables(fresh_database) == {"price_rows", "task_loads", "_dlt_loads"}
 
     migrate.downgrade(fresh_database, "base")
     assert migrate.current_revision(fresh_database) is None
@@ -28,4 +28,16 @@ def test_up_down_up(fresh_database: str) -> None:
 
     migrate.upgrade(fresh_database)
     assert migrate.current_revision(fresh_database) == "0001"
-    assert _raw_tables(fresh_database) == {"price_rows", "task_loads"}
+    assert _raw_tables(fresh_database) == {"price_rows", "task_loads", "_dlt_loads"}
+
+
+def test_dbt_builds_on_a_database_where_nothing_landed_yet(fresh_database: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """CI gates and the docs site run dbt before any price list arrives."""
+    from loader.config import Settings
+    from loader.transform import run_dbt
+
+    migrate.upgrade(fresh_database)
+    settings = Settings(database_url=fresh_database, local_state_dir=tmp_path)
+    run_dbt(fresh_database, settings, ["build"])
+    with psycopg.connect(DbParams.from_url(fresh_database).conninfo()) as conn:
+        assert conn.execute("select count(*) from marts.supplier_items").fetchone() == (0,)

@@ -36,13 +36,17 @@ def _sheet(rows: list[list[object]]) -> Sheet:
 
 
 def test_title_rows_above_the_header_are_skipped() -> None:
-    mapped = map_sheet(_sheet([
-        ["ООО «Ромашка»"],
-        ["Прайс-лист на 01.11.2026", None, "тел. 8-800"],
-        [],
-        ["Артикул", "Наименование", "Цена, руб.", "Вес, кг"],
-        ["A-1", "Гвозди", "100", "1"],
-    ]))
+    mapped = map_sheet(
+        _sheet(
+            [
+                ["ООО «Ромашка»"],
+                ["Прайс-лист на 01.11.2026", None, "тел. 8-800"],
+                [],
+                ["Артикул", "Наименование", "Цена, руб.", "Вес, кг"],
+                ["A-1", "Гвозди", "100", "1"],
+            ]
+        )
+    )
     assert mapped.mapping.header_row == 4
     assert [r[0] for r in mapped.rows] == [5]
     price = mapped.mapping.column_for("price")
@@ -56,37 +60,52 @@ def test_title_rows_above_the_header_are_skipped() -> None:
     [
         (["Код товара", "Номенклатура", "Стоимость"], ("Код товара", "Номенклатура", "Стоимость")),
         (["Арт.", "Товар", "Цена с НДС, ₽"], ("Арт.", "Товар", "Цена с НДС, ₽")),
-        (["Product Code", "Description", "Unit Price"], ("Product Code", "Description", "Unit Price")),
+        (
+            ["Product Code", "Description", "Unit Price"],
+            ("Product Code", "Description", "Unit Price"),
+        ),
         (["Part Number", "Name", "Price (HKD)"], ("Part Number", "Name", "Price (HKD)")),
         (["Referencia", "Modelo", "PVP"], ("Referencia", "Modelo", "PVP")),
         (["Artikel", "Omschrijving", "Prijs"], ("Artikel", "Omschrijving", "Prijs")),
     ],
 )
-def test_russian_english_and_european_headers(headers: list[str], expected: tuple[str, str, str]) -> None:
+def test_russian_english_and_european_headers(
+    headers: list[str], expected: tuple[str, str, str]
+) -> None:
     mapped = map_sheet(_sheet([headers, ["X1", "Thing one", "10"], ["X2", "Thing two", "20"]]))
     got = tuple(mapped.mapping.column_for(f).header for f in ("supplier_sku", "name", "price"))  # type: ignore[union-attr]
     assert got == expected
 
 
 def test_main_price_is_the_best_match_and_other_prices_stay_characteristics() -> None:
-    mapped = map_sheet(_sheet([
-        ["Код", "Наименование", "Цена опт", "Цена розн"],
-        ["1", "Дрель", "100", "120"],
-    ]))
+    mapped = map_sheet(
+        _sheet(
+            [
+                ["Код", "Наименование", "Цена опт", "Цена розн"],
+                ["1", "Дрель", "100", "120"],
+            ]
+        )
+    )
     assert mapped.mapping.column_for("price").header == "Цена опт"  # type: ignore[union-attr]
     retail = next(c for c in mapped.mapping.columns if c.header == "Цена розн")
     assert retail.field is None and retail.characteristic_key == "цена_розн"
 
 
 def test_headerless_list_is_mapped_from_values() -> None:
-    mapped = map_sheet(_sheet([
-        ["3774", "Хурма", "407.00"],
-        ["768", "Бананы спелые", "88.00"],
-        ["778", "Киви золотое", "130.90"],
-    ]))
+    mapped = map_sheet(
+        _sheet(
+            [
+                ["3774", "Хурма", "407.00"],
+                ["768", "Бананы спелые", "88.00"],
+                ["778", "Киви золотое", "130.90"],
+            ]
+        )
+    )
     assert mapped.mapping.header_row is None
     assert {c.field: c.key for c in mapped.mapping.columns if c.field} == {
-        "supplier_sku": "col_a", "name": "col_b", "price": "col_c",
+        "supplier_sku": "col_a",
+        "name": "col_b",
+        "price": "col_c",
     }
     assert all(c.reason == "value_pattern" for c in mapped.mapping.columns if c.field)
 
@@ -105,10 +124,14 @@ def test_manual_override_wins() -> None:
 
 
 def test_duplicate_and_blank_headers_keep_every_column() -> None:
-    mapped = map_sheet(_sheet([
-        ["Name", "Price", "Price", None],
-        ["Nail", "1", "2", "note"],
-    ]))
+    mapped = map_sheet(
+        _sheet(
+            [
+                ["Name", "Price", "Price", None],
+                ["Nail", "1", "2", "note"],
+            ]
+        )
+    )
     assert [c.key for c in mapped.mapping.columns] == ["Name", "Price", "Price__C", "col_d"]
     assert mapped.rows[0][1] == {"Name": "Nail", "Price": "1", "Price__C": "2", "col_d": "note"}
 
@@ -125,13 +148,19 @@ def test_empty_sheet_is_a_clear_error() -> None:
 
 def test_no_price_column_names_the_columns_seen() -> None:
     with pytest.raises(MappingError, match=r"no column found for price.*Артикул"):
-        map_sheet(_sheet([["Артикул", "Наименование"], ["A1", "Гвозди строительные"]]), where="x.csv")
+        map_sheet(
+            _sheet([["Артикул", "Наименование"], ["A1", "Гвозди строительные"]]), where="x.csv"
+        )
 
 
 @pytest.mark.parametrize(
     ("text", "base", "qualifier"),
-    [("Цена, руб.", "цена", "руб"), ("Price (HKD)", "price", "hkd"), ("Ёмкость", "емкость", ""),
-     ("Product_Name", "product name", "")],
+    [
+        ("Цена, руб.", "цена", "руб"),
+        ("Price (HKD)", "price", "hkd"),
+        ("Ёмкость", "емкость", ""),
+        ("Product_Name", "product name", ""),
+    ],
 )
 def test_normalise_header(text: str, base: str, qualifier: str) -> None:
     assert normalise_header(text) == (base, qualifier)

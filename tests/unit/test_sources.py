@@ -23,7 +23,11 @@ def read_csv(path: Path, **kw: object) -> list[list[object]]:
     ids=["utf8", "utf8-bom", "windows-1251", "utf16-bom"],
 )
 def test_csv_encodings(tmp_path: Path, encoding: str, prefix: bytes) -> None:
-    lines = ["Артикул;Наименование;Цена", "А-1;Кабель медный ВВГнг;1 165,00р.", "А-2;Розетка двойная;245,50р."]
+    lines = [
+        "Артикул;Наименование;Цена",
+        "А-1;Кабель медный ВВГнг;1 165,00р.",
+        "А-2;Розетка двойная;245,50р.",
+    ]
     path = tmp_path / "list.csv"
     path.write_bytes(prefix + "\r\n".join(lines * 3).encode(encoding))
     rows = read_csv(path)
@@ -34,7 +38,9 @@ def test_csv_encodings(tmp_path: Path, encoding: str, prefix: bytes) -> None:
 @pytest.mark.parametrize("delimiter", [";", ",", "\t", "|"])
 def test_delimiter_is_sniffed(tmp_path: Path, delimiter: str) -> None:
     rows = [["Code", "Name", "Price"], ["A1", "Bolt, M6 (steel)", "1.50"], ["A2", "Nut", "0.20"]]
-    text = "\n".join(delimiter.join(f'"{c}"' if delimiter in c or "," in c else c for c in r) for r in rows)
+    text = "\n".join(
+        delimiter.join(f'"{c}"' if delimiter in c or "," in c else c for c in r) for r in rows
+    )
     assert sniff_delimiter(text) == delimiter
     path = write_csv(tmp_path / "l.csv", [text])
     assert read_csv(path)[1] == ["A1", "Bolt, M6 (steel)", "1.50"]
@@ -71,11 +77,18 @@ def read_xlsx(path: Path, sheet: str | int | None = None) -> list[tuple[str, lis
 
 
 def test_xlsx_types_and_sheet_choice(tmp_path: Path) -> None:
-    path = write_xlsx(tmp_path / "l.xlsx", {
-        "Крепёж": [["Арт.", "Наименование", "Цена"], ["000123", "Саморез", 12.5], [8085, "Дюбель", 3]],
-        "Пусто": [],
-        "Инструмент": [["Код", "Товар", "Цена"], ["T-1", "Дрель", "1 234,56"]],
-    })
+    path = write_xlsx(
+        tmp_path / "l.xlsx",
+        {
+            "Крепёж": [
+                ["Арт.", "Наименование", "Цена"],
+                ["000123", "Саморез", 12.5],
+                [8085, "Дюбель", 3],
+            ],
+            "Пусто": [],
+            "Инструмент": [["Код", "Товар", "Цена"], ["T-1", "Дрель", "1 234,56"]],
+        },
+    )
     sheets = read_xlsx(path)
     assert [name for name, _ in sheets] == ["Крепёж", "Пусто", "Инструмент"]
     assert sheets[0][1][1] == ["000123", "Саморез", 12.5]  # text code keeps its zeros

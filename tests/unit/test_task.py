@@ -37,7 +37,9 @@ def test_valid_message_round_trips_through_json() -> None:
         ({"unexpected": 1}, "unexpected"),
     ],
 )
-def test_invalid_messages_are_permanent_errors_that_say_what_is_wrong(change: dict, message: str) -> None:
+def test_invalid_messages_are_permanent_errors_that_say_what_is_wrong(
+    change: dict, message: str
+) -> None:
     with pytest.raises(InvalidTaskError, match=message):
         ParseTask.parse({**VALID, **change})
 
@@ -51,3 +53,14 @@ def test_json_schema_describes_every_source_type() -> None:
     schema = json.loads(json_schema_text())
     assert set(schema["$defs"]) >= {"CsvConfig", "XlsxConfig", "SupplierRef"}
     assert schema["required"] == ["task_id", "supplier", "source"]
+
+
+def test_local_state_dir_stays_short_enough_for_unix_sockets(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from pathlib import Path
+
+    from loader.config import MAX_STATE_DIR_LEN, default_state_dir
+
+    assert default_state_dir(Path("/srv/app")) == Path("/srv/app/.local")
+    deep = Path("/" + "/".join(["a-rather-long-folder-name"] * 5))
+    chosen = default_state_dir(deep)
+    assert len(str(chosen)) <= MAX_STATE_DIR_LEN and chosen == default_state_dir(deep)

@@ -2,7 +2,8 @@
 
 Data rules:
 - A byte-order mark decides the encoding (UTF-8, UTF-16, UTF-32). Otherwise bytes are decoded as
-  UTF-8 when they are valid UTF-8; failing that, the encoding is detected with charset-normalizer (Windows-1251 exports from 1C are common).
+  UTF-8 when they are valid UTF-8; failing that, the encoding is detected with
+  charset-normalizer (Windows-1251 exports from 1C are common).
 - A file with NUL bytes, or that no encoding explains, is not a CSV: `UnreadableSourceError`.
 - The delimiter is the candidate (`;`, `,`, tab, `|`) that splits the first lines into the most
   consistent number of fields (more than one); a configured delimiter wins.
@@ -29,8 +30,11 @@ CANDIDATE_DELIMITERS = [";", ",", "\t", "|"]
 # Longest first: the UTF-32 LE BOM starts with the UTF-16 LE one. Excel's "Unicode text" export
 # is UTF-16 with a BOM.
 BOMS = [
-    (b"\xff\xfe\x00\x00", "utf-32-le"), (b"\x00\x00\xfe\xff", "utf-32-be"),
-    (b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be"), (b"\xef\xbb\xbf", "utf-8"),
+    (b"\xff\xfe\x00\x00", "utf-32-le"),
+    (b"\x00\x00\xfe\xff", "utf-32-be"),
+    (b"\xff\xfe", "utf-16-le"),
+    (b"\xfe\xff", "utf-16-be"),
+    (b"\xef\xbb\xbf", "utf-8"),
 ]
 SNIFF_LINES = 50
 
@@ -50,9 +54,11 @@ def decode(data: bytes, where: str, encoding: str | None = None) -> tuple[str, s
     for bom, bom_encoding in BOMS:
         if data.startswith(bom) and not encoding:
             try:
-                return data[len(bom):].decode(bom_encoding), bom_encoding
+                return data[len(bom) :].decode(bom_encoding), bom_encoding
             except UnicodeDecodeError as err:
-                raise UnreadableSourceError(f"{where}: {bom_encoding} BOM but invalid text: {err}") from err
+                raise UnreadableSourceError(
+                    f"{where}: {bom_encoding} BOM but invalid text: {err}"
+                ) from err
     if b"\x00" in data[:65536]:
         raise UnreadableSourceError(f"{where}: binary data (NUL bytes), not a CSV file")
     if encoding:
@@ -99,7 +105,10 @@ class CsvSource:
         text, _ = decode(read_file_bytes(config.path), where, config.encoding)
         delimiter = config.delimiter or sniff_delimiter(text)
         try:
-            rows = [[_cell(v) for v in row] for row in csv.reader(io.StringIO(text), delimiter=delimiter)]
+            rows = [
+                [_cell(v) for v in row]
+                for row in csv.reader(io.StringIO(text), delimiter=delimiter)
+            ]
         except csv.Error as err:
             raise UnreadableSourceError(f"{where}: malformed CSV: {err}") from err
         while rows and not any(v is not None for v in rows[-1]):
