@@ -52,6 +52,10 @@ def run_demo(settings: Settings, out: Any = None, task_prefix: str = "demo") -> 
     migrate.upgrade(database_url)
     print(f"database: {_redacted(database_url)}\nredis:    {redis_url}", file=out)
 
+    # The worker's structured logs go to a file so that the summary stays readable.
+    log_path = settings.local_state_dir / "demo-worker.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    log_file = log_path.open("a", encoding="utf-8")
     worker = subprocess.Popen(
         [sys.executable, "-m", "loader", "worker", "--name", f"demo-{os.getpid()}"],
         env={
@@ -59,8 +63,12 @@ def run_demo(settings: Settings, out: Any = None, task_prefix: str = "demo") -> 
             "DATABASE_URL": database_url,
             "REDIS_URL": redis_url,
             "QUEUE_NAME": settings.queue_name,
+            "LOG_FORMAT": "json",
         },
+        stdout=log_file,
+        stderr=subprocess.STDOUT,
     )
+    print(f"worker:   pid {worker.pid}, logs in {log_path}", file=out)
     try:
         conn = task_queue.connect(redis_url)
         queue = task_queue.get_queue(conn, settings.queue_name)
@@ -78,6 +86,7 @@ def run_demo(settings: Settings, out: Any = None, task_prefix: str = "demo") -> 
     finally:
         worker.send_signal(signal.SIGTERM)  # warm shutdown: finishes the current task
         worker.wait(timeout=120)
+        log_file.close()
 
     _print_summary(outcomes, database_url, out)
     print(f"demo finished in {time.monotonic() - t0:.1f} s", file=out)
