@@ -19,26 +19,12 @@ parsed_rows as (
 
 ),
 
-{% if is_incremental() %}
-watermark as (
-
-    select coalesce(max(source_parsed_at), '-infinity'::timestamptz) as parsed_at
-    from {{ this }}
-
-),
-{% endif %}
-
 rejected as (
 
     select parsed_rows.*
     from parsed_rows
-    {% if is_incremental() %}
-    cross join watermark
-    where parsed_rows.parsed_at > watermark.parsed_at
+    where {{ parsed_since_last_run('parsed_rows.parsed_at') }}
         and parsed_rows.outcome = 'rejected'
-    {% else %}
-    where parsed_rows.outcome = 'rejected'
-    {% endif %}
 
 ),
 

@@ -17,23 +17,11 @@ parsed_rows as (
 
 ),
 
-{% if is_incremental() %}
-watermark as (
-
-    select coalesce(max(source_parsed_at), '-infinity'::timestamptz) as parsed_at
-    from {{ this }}
-
-),
-{% endif %}
-
 new_rows as (
 
     select parsed_rows.*
     from parsed_rows
-    {% if is_incremental() %}
-    cross join watermark
-    where parsed_rows.parsed_at > watermark.parsed_at
-    {% endif %}
+    where {{ parsed_since_last_run('parsed_rows.parsed_at') }}
 
 ),
 
