@@ -34,7 +34,9 @@ test-integration: install
 	$(BIN)/pytest tests/integration
 
 lint: install
-	$(BIN)/ruff check loader tests
+	$(BIN)/ruff check loader tests samples migrations
+	$(BIN)/ruff format --check loader tests samples migrations
+	$(BIN)/mypy
 	$(BIN)/loader schema --check
 
 schema: install  ## Regenerate schemas/parse_task.schema.json from the pydantic model

@@ -7,6 +7,7 @@ from urllib.parse import quote
 
 import psycopg
 from psycopg.conninfo import conninfo_to_dict
+from sqlalchemy.engine import URL
 
 from loader.exceptions import DatabaseUnavailableError
 
@@ -58,9 +59,7 @@ class DbParams:
             "DBT_DBNAME": self.dbname,
         }
 
-    def sqlalchemy_url(self) -> object:
-        from sqlalchemy.engine import URL
-
+    def sqlalchemy_url(self) -> URL:
         return URL.create(
             "postgresql+psycopg",
             username=self.user,
@@ -71,9 +70,9 @@ class DbParams:
         )
 
 
-def connect(url: str, **kwargs: object) -> psycopg.Connection:
+def connect(url: str, autocommit: bool = False) -> psycopg.Connection:
     """Open a psycopg connection; a refused connection is a retriable error."""
     try:
-        return psycopg.connect(DbParams.from_url(url).conninfo(), **kwargs)  # type: ignore[arg-type]
+        return psycopg.connect(DbParams.from_url(url).conninfo(), autocommit=autocommit)
     except psycopg.OperationalError as err:
         raise DatabaseUnavailableError(f"cannot connect to PostgreSQL: {err}") from err

@@ -99,7 +99,7 @@ def _report(
         ).fetchone()
         if summary is None:
             raise TransformError(f"task {task.task_id}: dbt ran but produced no task summary")
-        by_rule = dict(
+        by_rule: dict[str, int] = dict(
             conn.execute(
                 "select rule_code, count(*) from marts.parsing_logs where task_id = %s"
                 " and load_id = %s group by rule_code order by rule_code",

@@ -185,65 +185,87 @@ def _as_number(value: CellValue) -> float | None:
         return None
 
 
-def _infer_from_values(
-    columns: list[ColumnMapping], rows: list[list[CellValue]], wanted: set[str]
-) -> None:
-    """Fill `wanted` fields from value evidence, using only unmapped columns."""
-    sample = [r for r in rows[:500] if any(v is not None for v in r)]
-    if not sample:
-        return
-    stats = []
-    for col in columns:
-        if col.field is not None or col.reason == "manual_override":
-            continue
+@dataclass
+class ColumnEvidence:
+    """What a column's values say about it (fractions are over its non-empty cells)."""
+
+    col: ColumnMapping
+    numeric: float  # money-like numbers
+    decimal: float  # written with one or two decimals
+    median: float
+    positive: float
+    avg_len: float
+    spaces: float  # text with inner spaces: names, not codes
+    code: float  # single code-like token
+    unique: float
+    fill: float  # non-empty share of the sampled rows
+
+    @classmethod
+    def of(cls, col: ColumnMapping, sample: list[list[CellValue]]) -> ColumnEvidence | None:
         values = [r[col.index] for r in sample if col.index < len(r) and r[col.index] is not None]
         if not values:
-            continue
+            return None
         n = len(values)
         numbers = [x for x in (_as_number(v) for v in values) if x is not None]
         texts = [str(v) for v in values]
-        stats.append(
-            {
-                "col": col,
-                "numeric": len(numbers) / n,
-                "decimal": sum(1 for t in texts if re.search(r"[.,]\d{1,2}\b", t)) / n,
-                "median": median(numbers) if numbers else 0.0,
-                "positive": sum(1 for x in numbers if x > 0) / n,
-                "avg_len": sum(len(t) for t in texts) / n,
-                "spaces": sum(1 for t in texts if " " in t.strip()) / n,
-                "code": sum(1 for t in texts if _CODE.match(t.strip())) / n,
-                "unique": len(set(texts)) / n,
-                "fill": n / len(sample),
-            }
+        return cls(
+            col=col,
+            numeric=len(numbers) / n,
+            decimal=sum(1 for t in texts if re.search(r"[.,]\d{1,2}\b", t)) / n,
+            median=median(numbers) if numbers else 0.0,
+            positive=sum(1 for x in numbers if x > 0) / n,
+            avg_len=sum(len(t) for t in texts) / n,
+            spaces=sum(1 for t in texts if " " in t.strip()) / n,
+            code=sum(1 for t in texts if _CODE.match(t.strip())) / n,
+            unique=len(set(texts)) / n,
+            fill=n / len(sample),
         )
+
+
+def _infer_from_values(
+    columns: list[ColumnMapping], rows: list[list[CellValue]], wanted: set[str]
+) -> None:
+    """Fill `wanted` fields from value evidence, using only unmapped columns.
+
+    Price: mostly positive money-like numbers; decimals, not being the first column and the
+    largest median break ties (a price beats a quantity, a code column comes first).
+    Name: mostly text with spaces, the longest. Code: unique single tokens, the leftmost.
+    """
+    sample = [r for r in rows[:500] if any(v is not None for v in r)]
+    if not sample:
+        return
+    candidates = [c for c in columns if c.field is None and c.reason != "manual_override"]
+    stats = [e for e in (ColumnEvidence.of(c, sample) for c in candidates) if e is not None]
     if "price" in wanted:
-        prices = [s for s in stats if s["numeric"] >= 0.8 and s["positive"] >= 0.8]
+        prices = [s for s in stats if s.numeric >= 0.8 and s.positive >= 0.8]
         if prices:
-            top_median = max(s["median"] for s in prices)
-            best = max(
-                prices,
-                key=lambda s: (
-                    s["numeric"]
-                    + 0.5 * s["decimal"]
-                    + (0.2 if s["col"].index > 0 else 0)
-                    + (0.1 if s["median"] == top_median else 0)
-                    - 0.3 * s["unique"] * (s["col"].index == 0),
-                    -s["col"].index,
-                ),
-            )
-            _assign(best["col"], "price", 60.0, "value_pattern")
+            top_median = max(s.median for s in prices)
+
+            def price_score(s: ColumnEvidence) -> tuple[float, int]:
+                first = s.col.index == 0
+                score = (
+                    s.numeric
+                    + 0.5 * s.decimal
+                    + (0 if first else 0.2)
+                    + (0.1 if s.median == top_median else 0)
+                    - (0.3 * s.unique if first else 0)
+                )
+                return score, -s.col.index
+
+            best = max(prices, key=price_score)
+            _assign(best.col, "price", 60.0, "value_pattern")
             stats.remove(best)
     if "name" in wanted:
-        names = [s for s in stats if s["numeric"] < 0.5 and s["spaces"] >= 0.3]
+        names = [s for s in stats if s.numeric < 0.5 and s.spaces >= 0.3]
         if names:
-            best = max(names, key=lambda s: (s["avg_len"] * s["fill"], -s["col"].index))
-            _assign(best["col"], "name", 60.0, "value_pattern")
+            best = max(names, key=lambda s: (s.avg_len * s.fill, -s.col.index))
+            _assign(best.col, "name", 60.0, "value_pattern")
             stats.remove(best)
     if "supplier_sku" in wanted:
-        codes = [s for s in stats if s["code"] >= 0.9 and s["unique"] >= 0.9 and s["fill"] >= 0.9]
+        codes = [s for s in stats if s.code >= 0.9 and s.unique >= 0.9 and s.fill >= 0.9]
         if codes:
-            best = min(codes, key=lambda s: s["col"].index)
-            _assign(best["col"], "supplier_sku", 60.0, "value_pattern")
+            best = min(codes, key=lambda s: s.col.index)
+            _assign(best.col, "supplier_sku", 60.0, "value_pattern")
 
 
 def _assign(col: ColumnMapping, field_name: str, score: float, reason: str) -> None:
@@ -326,7 +348,7 @@ def map_sheet(
         seen = [c.header or c.key for c in columns]
         raise MappingError(f"{label}: no column found for {', '.join(lacking)}; columns are {seen}")
 
-    keyed = [
+    keyed: list[tuple[int, dict[str, CellValue]]] = [
         (first_data_row + offset, {keys[i]: v for i, v in enumerate(row) if v is not None})
         for offset, row in enumerate(data)
     ]

@@ -27,7 +27,7 @@ def downgrade(database_url: str, revision: str = "-1") -> None:
 
 
 def current_revision(database_url: str) -> str | None:
-    engine = create_engine(DbParams.from_url(database_url).sqlalchemy_url())  # type: ignore[arg-type]
+    engine = create_engine(DbParams.from_url(database_url).sqlalchemy_url())
     try:
         with engine.connect() as conn:
             return MigrationContext.configure(conn).get_current_revision()

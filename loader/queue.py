@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from redis import Redis
 from rq import Queue, Retry
@@ -67,7 +67,7 @@ def wait(job: Job, timeout_s: float, poll_s: float = 0.1) -> dict[str, Any]:
     while True:
         status = job.get_status(refresh=True)
         if status == JobStatus.FINISHED:
-            return job.return_value(refresh=True)  # type: ignore[no-any-return]
+            return cast(dict[str, Any], job.return_value(refresh=True))
         if status in (JobStatus.FAILED, JobStatus.STOPPED, JobStatus.CANCELED):
             raise TaskFailed(job, last_error(job))
         if time.monotonic() > deadline:

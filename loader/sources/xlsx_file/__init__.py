@@ -10,6 +10,7 @@ Data rules:
 from __future__ import annotations
 
 import datetime as dt
+import io
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -57,7 +58,7 @@ class XlsxSource:
         if not data.startswith(b"PK"):
             raise UnreadableSourceError(f"{where}: not an XLSX workbook (no zip signature)")
         try:
-            wb = CalamineWorkbook.from_filelike(_as_file(data))
+            wb = CalamineWorkbook.from_filelike(io.BytesIO(data))
         except (CalamineError, zipfile.BadZipFile, ValueError) as err:
             raise UnreadableSourceError(f"{where}: cannot open workbook: {err}") from err
         names = list(wb.sheet_names)
@@ -81,12 +82,6 @@ class XlsxSource:
         elif wanted in names:
             return [wanted]
         raise SourceNotFoundError(f"{where}: no sheet {wanted!r}; the workbook has {names}")
-
-
-def _as_file(data: bytes) -> object:
-    import io
-
-    return io.BytesIO(data)
 
 
 register("xlsx", XlsxSource())
