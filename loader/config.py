@@ -32,6 +32,15 @@ class Settings(BaseSettings):
     database_url: str | None = Field(default=None)
     redis_url: str | None = Field(default=None)
     google_application_credentials: Path | None = None
+    # Send Sheets API calls here instead of https://sheets.googleapis.com (a proxy, or the
+    # local stand-in the tests use). The OAuth token endpoint comes from the credentials file.
+    google_sheets_api_url: str | None = None
+    # Rows per values:batchGet request: bounds request and response size on big sheets.
+    google_rows_per_request: int = Field(default=5000, ge=100)
+    # Our own bounded backoff on 429/5xx (gspread's BackOffHTTPClient retries without end):
+    # waits of base, 2*base, 4*base ... seconds, at most google_max_attempts calls.
+    google_backoff_base_s: float = Field(default=2.0, ge=0)
+    google_max_attempts: int = Field(default=4, ge=1, le=10)
 
     queue_name: str = "ingest"
     log_format: Literal["auto", "json", "console"] = "auto"

@@ -44,6 +44,24 @@ class NoDataRowsError(PermanentError):
     code = "no_data_rows"
 
 
+class SheetNotSharedError(PermanentError):
+    """Google answered 403: the spreadsheet is not shared with the service account."""
+
+    code = "sheet_not_shared"
+
+
+class CredentialsError(PermanentError):
+    """The service-account file is missing or invalid, or Google refused its token."""
+
+    code = "credentials_refused"
+
+
+class ShortReadError(RetriableError):
+    """Fewer rows came back than the sheet's grid holds; never report partial data as success."""
+
+    code = "short_read"
+
+
 class MappingError(PermanentError):
     """The columns of a sheet could not be mapped to the required fields."""
 

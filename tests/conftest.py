@@ -6,6 +6,7 @@ otherwise the project-local servers are started, as `make demo` does.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -13,6 +14,8 @@ import sys
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
@@ -91,6 +94,66 @@ def _delete_queue(redis_url: str, queue_name: str) -> None:
             conn.delete(f"rq:job:{job_id}", f"rq:results:{job_id}")
         conn.delete(registry.key)
     queue.delete(delete_jobs=True)
+
+
+SERVICE_ACCOUNT_EMAIL = "prices-reader@marketbel-test.iam.gserviceaccount.com"
+
+
+@pytest.fixture(scope="session")
+def rsa_key() -> Any:
+    """A throwaway key made at test time: no credentials live in the repository."""
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+@pytest.fixture
+def fake_google(rsa_key: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """The Sheets API stand-in, trusted to verify tokens signed with rsa_key; the loader's
+    settings point at it and its backoff does not sleep for real."""
+    from cryptography.hazmat.primitives import serialization
+
+    from loader.config import get_settings
+    from tests.fakegoogle import FakeGoogle
+
+    fake = FakeGoogle()
+    public = rsa_key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    fake.trust(SERVICE_ACCOUNT_EMAIL, public.decode())
+    fake.start()
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+    monkeypatch.setenv("GOOGLE_SHEETS_API_URL", fake.base_url)
+    get_settings.cache_clear()
+    yield fake
+    fake.stop()
+    get_settings.cache_clear()
+
+
+def write_service_account(
+    path: Path, key: Any, token_uri: str, email: str = SERVICE_ACCOUNT_EMAIL
+) -> Path:
+    from cryptography.hazmat.primitives import serialization
+
+    pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+    info = {  # no universe_domain: google-auth then exchanges the JWT at token_uri
+        "type": "service_account",
+        "project_id": "marketbel-test",
+        "private_key_id": "k1",
+        "private_key": pem,
+        "client_email": email,
+        "client_id": "1",
+        "token_uri": token_uri,
+    }
+    path.write_text(json.dumps(info))
+    return path
+
+
+@pytest.fixture
+def service_account(tmp_path: Path, rsa_key: Any, fake_google: Any) -> Path:
+    return write_service_account(tmp_path / "sa.json", rsa_key, f"{fake_google.base_url}/token")
 
 
 @pytest.fixture(scope="session")
