@@ -75,6 +75,13 @@ def _task_options(func: Any) -> Any:
             "--file", "file_path", type=click.Path(path_type=Path), help="CSV or XLSX file."
         ),
         click.option("--sheet", help="XLSX sheet title or 0-based index (default: every sheet)."),
+        click.option("--google-sheet", "google_sheet", help="Google spreadsheet key or URL."),
+        click.option("--worksheet", help="Google worksheet title or 0-based index (default: all)."),
+        click.option(
+            "--credentials",
+            type=click.Path(path_type=Path),
+            help="Service-account JSON (default: GOOGLE_APPLICATION_CREDENTIALS).",
+        ),
         click.option("--task-id", help="Task id (default: generated)."),
         click.option(
             "--override",
@@ -98,21 +105,33 @@ def build_task(
     sheet: str | None,
     task_id: str | None,
     overrides: tuple[str, ...],
+    google_sheet: str | None = None,
+    worksheet: str | None = None,
+    credentials: Path | None = None,
 ) -> Any:
     from loader.task import ParseTask
 
     if message_file:
         return ParseTask.parse(message_file.read_text(encoding="utf-8"))
-    if not supplier or not file_path:
-        raise click.UsageError("give --message FILE, or --supplier and --file")
-    source_type = SOURCE_BY_SUFFIX.get(file_path.suffix.lower())
-    if source_type is None:
-        raise click.UsageError(
-            f"{file_path}: unknown file type {file_path.suffix!r}; use .csv or .xlsx"
-        )
-    source: dict[str, Any] = {"type": source_type, "path": str(file_path.resolve())}
-    if sheet is not None and source_type == "xlsx":
-        source["sheet"] = int(sheet) if sheet.isdigit() else sheet
+    if not supplier or not (file_path or google_sheet):
+        raise click.UsageError("give --message FILE, or --supplier and --file or --google-sheet")
+    source: dict[str, Any]
+    if google_sheet:
+        source = {"type": "google_sheets", "spreadsheet": google_sheet}
+        if worksheet is not None:
+            source["worksheet"] = int(worksheet) if worksheet.isdigit() else worksheet
+        if credentials is not None:
+            source["credentials_file"] = str(credentials.resolve())
+    else:
+        assert file_path is not None
+        source_type = SOURCE_BY_SUFFIX.get(file_path.suffix.lower())
+        if source_type is None:
+            raise click.UsageError(
+                f"{file_path}: unknown file type {file_path.suffix!r}; use .csv or .xlsx"
+            )
+        source = {"type": source_type, "path": str(file_path.resolve())}
+        if sheet is not None and source_type == "xlsx":
+            source["sheet"] = int(sheet) if sheet.isdigit() else sheet
     parsed_overrides = {}
     for item in overrides:
         header, sep, target = item.rpartition("=")

@@ -338,11 +338,13 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, *args: Any) -> None:
         pass
 
+    def version_string(self) -> str:
+        return "ESF"  # what Google's front end calls itself
+
     def _send(self, status: int, body: dict[str, Any]) -> None:
         data = json.dumps(body, ensure_ascii=False, indent=2).encode("utf-8")
         self.send_response(status)
         self.send_header("Content-Type", "application/json; charset=UTF-8")
-        self.send_header("Server", "ESF")
         self.send_header("Cache-Control", "private")
         self.send_header("Vary", "Origin, X-Origin, Referer")
         self.send_header("Content-Length", str(len(data)))

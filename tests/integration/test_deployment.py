@@ -31,6 +31,10 @@ def test_services_images_and_persistence() -> None:
     assert "noeviction" in redis_cmd
     assert {v.split(":")[0] for v in SERVICES["postgres"]["volumes"]} == {"pgdata"}
     assert set(COMPOSE["volumes"]) == {"pgdata", "redisdata"}
+    # The Google key is a secret (read-only file), never an environment value or an image layer.
+    assert SERVICES["worker"]["secrets"] == ["google_service_account"]
+    assert "google_service_account" in COMPOSE["secrets"]
+    assert "secrets" in (PROJECT_ROOT / ".dockerignore").read_text().split()
 
 
 def test_health_checks_and_restart_policies() -> None:

@@ -62,11 +62,12 @@ class _RewriteToEndpoint(requests.adapters.HTTPAdapter):
 def _http_client_class(api_url: str | None) -> type[HTTPClient]:
     if not api_url:
         return HTTPClient
+    base_url: str = api_url
 
     class RoutedHTTPClient(HTTPClient):
         def __init__(self, auth: Any, session: requests.Session | None = None) -> None:
             super().__init__(auth, session)
-            self.session.mount(GOOGLE_API_PREFIX, _RewriteToEndpoint(api_url))
+            self.session.mount(GOOGLE_API_PREFIX, _RewriteToEndpoint(base_url))
 
     return RoutedHTTPClient
 
