@@ -298,6 +298,64 @@ def healthcheck(need_worker: bool) -> None:
     click.echo("healthy")
 
 
+@main.group()
+def dlq() -> None:
+    """The dead-letter place: tasks that failed for good."""
+
+
+@dlq.command("list")
+def dlq_list() -> None:
+    """Every dead-lettered task with its error."""
+    from loader import dead_letters
+    from loader import queue as task_queue
+
+    settings = get_settings()
+    dead = dead_letters.list_dead(
+        task_queue.connect(runtime.redis_url(settings)), settings.queue_name
+    )
+    click.echo(f"{len(dead)} dead-lettered task(s)")
+    for d in dead:
+        click.echo(f"{d.failed_at or '-':32} {d.task_id:40} attempts={d.attempts} {d.error}")
+
+
+@dlq.command("show")
+@click.argument("task_id")
+def dlq_show(task_id: str) -> None:
+    """A dead-lettered task's message, attempts and error."""
+    from dataclasses import asdict
+
+    from loader import dead_letters
+    from loader import queue as task_queue
+
+    settings = get_settings()
+    dead = dead_letters.show(task_queue.connect(runtime.redis_url(settings)), task_id)
+    if dead is None:
+        raise click.ClickException(f"no task {task_id}")
+    _echo_json(asdict(dead))
+
+
+@dlq.command("requeue")
+@click.argument("task_ids", nargs=-1)
+@click.option("--all", "requeue_all", is_flag=True, help="Requeue every dead-lettered task.")
+def dlq_requeue(task_ids: tuple[str, ...], requeue_all: bool) -> None:
+    """Put dead-lettered tasks back on the queue, with fresh retries."""
+    from loader import dead_letters
+    from loader import queue as task_queue
+
+    settings = get_settings()
+    conn = task_queue.connect(runtime.redis_url(settings))
+    if requeue_all:
+        task_ids = tuple(d.task_id for d in dead_letters.list_dead(conn, settings.queue_name))
+    elif not task_ids:
+        raise click.UsageError("give task ids or --all")
+    for task_id in task_ids:
+        try:
+            dead_letters.requeue(conn, settings.queue_name, task_id)
+        except KeyError as err:
+            raise click.ClickException(f"{task_id} is not in the dead-letter place") from err
+        click.echo(f"requeued {task_id}")
+
+
 @main.command()
 def demo() -> None:
     """Ingest the bundled sample price lists through the queue and a worker; print a summary."""

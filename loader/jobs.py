@@ -14,6 +14,7 @@ from loader import runtime
 from loader.config import Settings, get_settings
 from loader.db import connect
 from loader.exceptions import LoaderError, MappingError, NoDataRowsError, TransformError
+from loader.faults import checkpoint
 from loader.landing import land
 from loader.logs import get_logger
 from loader.mapping import MappedSheet, map_sheet
@@ -58,10 +59,12 @@ def run_task(task: ParseTask, database_url: str, settings: Settings) -> TaskResu
     log = get_logger()
     try:
         mapped, skipped = read_and_map(task)
+        checkpoint("read", database_url)
         landing = land(task, mapped, database_url, settings.work_dir)
         from loader.transform import transform  # dbt import is heavy; only when needed
 
         run = transform(database_url, landing.load_id, task.task_id, settings)
+        checkpoint("report", database_url)
         result = _report(task, mapped, skipped, landing.load_id, database_url, started)
         log.info(
             "task_done",

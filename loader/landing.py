@@ -23,6 +23,7 @@ from typing import Any
 from loader import defaults
 from loader.db import DbParams
 from loader.exceptions import DatabaseUnavailableError, LoaderError
+from loader.faults import checkpoint
 from loader.mapping import MappedSheet
 from loader.task import ParseTask
 
@@ -102,7 +103,10 @@ def land(task: ParseTask, sheets: list[MappedSheet], database_url: str, work_dir
             dataset_name=defaults.RAW_SCHEMA,
         )
         try:
-            info = pipeline.run([rows_resource, task_resource])
+            pipeline.extract([rows_resource, task_resource])
+            pipeline.normalize()
+            checkpoint("land", database_url)  # the package is ready, nothing loaded yet
+            info = pipeline.load()
         except PipelineStepFailed as err:
             raise _classify(err, task) from err
     return Landing(load_id=info.loads_ids[-1], row_count=row_count, received_at=received_at)

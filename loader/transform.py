@@ -19,6 +19,7 @@ from loader import db, defaults
 from loader.config import Settings
 from loader.db import DbParams
 from loader.exceptions import DatabaseUnavailableError, TransformError
+from loader.faults import checkpoint
 from loader.logs import get_logger
 
 _CONNECTION_TROUBLE = (
@@ -48,6 +49,7 @@ def transform(database_url: str, load_id: str, task_id: str, settings: Settings)
                 log.info("transform_skipped", reason="landing processed by an earlier dbt run")
                 return TransformRun(ran_dbt=False, waited_s=waited, dbt_s=0.0)
             t0 = time.monotonic()
+            checkpoint("transform", database_url)
             run_dbt(database_url, settings, ["build"])
             return TransformRun(ran_dbt=True, waited_s=waited, dbt_s=time.monotonic() - t0)
         finally:
