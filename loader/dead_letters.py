@@ -16,6 +16,7 @@ from rq.job import Job
 from rq.registry import FailedJobRegistry
 
 from loader import defaults
+from loader.jobs import attempts
 from loader.queue import get_queue, last_error
 
 
@@ -46,7 +47,7 @@ def show(conn: Redis, task_id: str) -> DeadLetter | None:
         task_id=job.id,
         description=job.description,
         error=last_error(job),
-        attempts=len(job.results()),
+        attempts=len(attempts(job)),
         failed_at=job.ended_at.isoformat() if job.ended_at else None,
         message=job.args[0] if job.args else {},
     )

@@ -6,9 +6,12 @@ in-process (also used by `loader ingest`).
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 
 import structlog
+from rq import get_current_job
+from rq.job import Job
 
 from loader import runtime
 from loader.config import Settings, get_settings
@@ -25,9 +28,23 @@ from loader.task import ParseTask
 
 def process_task(message: dict[str, object]) -> dict[str, object]:
     """RQ entry point. Validates the message again: the worker trusts nothing on the queue."""
+    record_attempt()
     task = ParseTask.parse(message)
     settings = get_settings()
     return run_task(task, runtime.database_url(settings), settings).model_dump(mode="json")
+
+
+def record_attempt() -> None:
+    """Note when this attempt started, in the job's meta: RQ keeps no record of retried
+    attempts, and operators (and the retry-timing tests) want to see them."""
+    job = get_current_job()
+    if job is not None:
+        job.meta.setdefault("attempts", []).append(dt.datetime.now(dt.UTC).isoformat())
+        job.save_meta()
+
+
+def attempts(job: Job) -> list[dt.datetime]:
+    return [dt.datetime.fromisoformat(a) for a in job.get_meta(refresh=True).get("attempts", [])]
 
 
 def read_and_map(task: ParseTask) -> tuple[list[MappedSheet], dict[str, str]]:

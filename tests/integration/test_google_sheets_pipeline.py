@@ -15,6 +15,7 @@ from rq.job import JobStatus
 from loader import cli
 from loader import queue as task_queue
 from loader.config import PROJECT_ROOT, get_settings
+from loader.jobs import attempts
 from tests.conftest import SERVICE_ACCOUNT_EMAIL, Stack
 from tests.fakegoogle import Cell, FakeGoogle, Grid, Spreadsheet
 from tests.fakegoogle.server import quota_error
@@ -140,7 +141,7 @@ def test_a_sheet_that_is_not_shared_fails_at_once_naming_the_account(
     job = task_queue.Job.fetch(task_id, connection=task_queue.connect(stack.redis_url))
     assert job.get_status() == JobStatus.FAILED
     assert f"Share the spreadsheet with {SERVICE_ACCOUNT_EMAIL}" in task_queue.last_error(job)
-    assert len(job.results()) == 1  # permanent: no retries
+    assert len(attempts(job)) == 1  # permanent: no retries
 
 
 def test_quota_forever_retries_boundedly_then_dead_letters(
@@ -171,6 +172,17 @@ def test_quota_forever_retries_boundedly_then_dead_letters(
     queue = task_queue.get_queue(conn, stack.settings.queue_name)
     assert task_id in queue.failed_job_registry.get_job_ids()  # the dead-letter place
     assert "answered 429 after 4 attempts" in task_queue.last_error(job)
+    # The queue's retries came 1 s, 5 s and 25 s after each failed attempt (the scheduler polls
+    # every second; each attempt itself takes a moment).
+    starts = attempts(job)
+    gaps = [(b - a).total_seconds() for a, b in zip(starts, starts[1:], strict=False)]
+    assert len(starts) == 4
+    for gap, interval in zip(gaps, [1, 5, 25], strict=True):
+        assert interval <= gap <= interval + 4, gaps
     # 1 run + 3 queue retries, each making 4 bounded attempts at the first batch read.
     assert len(fake_google.requests("batchGet")) == 4 * 4
-    assert items(stack, "gs-quota") == []
+    with stack.connect() as conn:  # nothing of the list landed
+        landed = conn.execute(
+            "select count(*) from raw.price_rows where supplier_code = 'gs-quota'"
+        ).fetchone()
+    assert landed == (0,)

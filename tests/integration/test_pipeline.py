@@ -11,7 +11,7 @@ import pytest
 
 from loader import queue as task_queue
 from loader.exceptions import NoDataRowsError, SourceNotFoundError
-from loader.jobs import run_task
+from loader.jobs import attempts, run_task
 from loader.task import ParseTask
 from tests.conftest import Stack
 from tests.helpers import REAL, write_csv, write_xlsx
@@ -241,7 +241,7 @@ def test_bad_input_fails_clearly_and_the_worker_keeps_serving(stack: Stack, tmp_
     for tid, (_, expected) in cases.items():
         with pytest.raises(task_queue.TaskFailed, match=expected):
             task_queue.wait(jobs[tid], timeout_s=5)
-        assert len(jobs[tid].results()) == 1  # permanent: one attempt, no retries
+        assert len(attempts(jobs[tid])) == 1  # permanent: one attempt, no retries
     assert task_queue.wait(good, timeout_s=5)["items_accepted"] == 3
     # The database is as it was, apart from the one good list processed after the bad ones.
     assert database_state(stack, excluding_supplier="bad-good") == before
