@@ -9,6 +9,7 @@ queued tasks survive a restart.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import subprocess
 import time
@@ -73,7 +74,7 @@ def ensure_redis(state_dir: Path) -> str:
     sock = redis_dir / "redis.sock"
     url = f"unix://{sock}"
     with _file_lock(state_dir / "redis.lock"):
-        if sock.exists() and _redis_answers(url):
+        if sock.exists() and redis_answers(url):
             return url
         redis_dir.mkdir(parents=True, exist_ok=True)
         subprocess.run(
@@ -102,24 +103,33 @@ def ensure_redis(state_dir: Path) -> str:
         )
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
-            if sock.exists() and _redis_answers(url):
+            if sock.exists() and redis_answers(url):
                 return url
             time.sleep(0.05)
     raise RuntimeError(f"local redis did not start; see {redis_dir / 'redis.log'}")
 
 
-def _redis_answers(url: str) -> bool:
+def redis_answers(url: str) -> bool:
     try:
         return bool(redis.Redis.from_url(url, socket_connect_timeout=1).ping())
     except (redis.ConnectionError, OSError):
         return False
 
 
+def stop_redis(state_dir: Path) -> None:
+    """Shut the local Redis down, saving its data (the append-only file survives anyway)."""
+    sock = state_dir.resolve() / "redis" / "redis.sock"
+    if sock.exists() and redis_answers(f"unix://{sock}"):
+        with contextlib.suppress(redis.ConnectionError):  # the server hangs up as it exits
+            redis.Redis.from_url(f"unix://{sock}").shutdown(save=True)
+    deadline = time.monotonic() + 10
+    while sock.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+
 def stop(state_dir: Path) -> None:
     """Stop both local servers (data stays on disk)."""
-    sock = state_dir / "redis" / "redis.sock"
-    if sock.exists() and _redis_answers(f"unix://{sock}"):
-        redis.Redis.from_url(f"unix://{sock}").shutdown(nosave=False)
+    stop_redis(state_dir)
     pg_dir = state_dir / "pg"
     if (pg_dir / "postmaster.pid").exists():
         import pgserver

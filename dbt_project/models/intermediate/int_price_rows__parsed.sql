@@ -3,6 +3,7 @@
         materialized='incremental',
         unique_key=['load_id', 'sheet', 'row_number'],
         incremental_strategy='merge',
+        on_schema_change='append_new_columns',
         indexes=[{'columns': ['load_id']}, {'columns': ['parsed_at']}],
     )
 }}
@@ -138,6 +139,7 @@ mapped as (
 
         -- timestamps
         task_loads.received_at,
+        task_loads.submitted_at,
 
         -- raw
         new_rows.cells
@@ -286,6 +288,7 @@ final as (
 
         -- timestamps
         received_at,
+        submitted_at,
         {{ dbt.current_timestamp() }} as parsed_at,
 
         -- raw

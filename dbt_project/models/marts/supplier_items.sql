@@ -3,6 +3,7 @@
         materialized='incremental',
         unique_key=['supplier_code', 'supplier_sku'],
         incremental_strategy='merge',
+        on_schema_change='append_new_columns',
         merge_exclude_columns=['supplier_item_id', 'first_seen_at'],
         indexes=[
             {'columns': ['supplier_code', 'supplier_sku'], 'unique': true},
@@ -11,9 +12,11 @@
     )
 }}
 
--- The current offer of every supplier item: the latest accepted row for each
--- (supplier, supplier_sku). Rows parsed since this model last ran are merged in; when several
--- new lists of one supplier carry the same item, the most recently received one wins.
+-- The current offer of every supplier item: the accepted row of the most recently submitted
+-- list for each (supplier, supplier_sku). Rows parsed since this model last ran are merged in.
+-- Order is by submission, not by when a worker got to the list: a list submitted earlier but
+-- processed later never overwrites a newer one, so parallel workers end in the same state as
+-- one worker taking the tasks in order.
 
 with
 
@@ -32,13 +35,21 @@ accepted as (
 
 ),
 
+{% if is_incremental() %}
+current_items as (
+
+    select supplier_code, supplier_sku, last_submitted_at from {{ this }}
+
+),
+{% endif %}
+
 latest as (
 
     select
         accepted.*,
         row_number() over (
             partition by accepted.supplier_code, accepted.supplier_sku
-            order by accepted.received_at desc, accepted.load_id desc
+            order by accepted.submitted_at desc, accepted.task_id desc, accepted.load_id desc
         ) as recency
     from accepted
 
@@ -48,31 +59,43 @@ final as (
 
     select
         -- ids
-        md5(supplier_code || '|' || supplier_sku) as supplier_item_id,
-        supplier_code,
-        supplier_sku,
+        md5(latest.supplier_code || '|' || latest.supplier_sku) as supplier_item_id,
+        latest.supplier_code,
+        latest.supplier_sku,
 
         -- text
-        item_name as name,
-        currency,
+        latest.item_name as name,
+        latest.currency,
 
         -- numerics
-        price,
+        latest.price,
 
         -- characteristics
-        characteristics,
+        latest.characteristics,
 
         -- timestamps
-        received_at as first_seen_at,
-        received_at as last_seen_at,
+        latest.received_at as first_seen_at,
+        latest.received_at as last_seen_at,
 
         -- metadata
-        task_id as last_task_id,
-        sheet as last_sheet,
-        row_number as last_row_number,
-        parsed_at as source_parsed_at
+        latest.task_id as last_task_id,
+        latest.sheet as last_sheet,
+        latest.row_number as last_row_number,
+        latest.submitted_at as last_submitted_at,
+        latest.parsed_at as source_parsed_at
     from latest
-    where recency = 1
+    {% if is_incremental() %}
+    left join current_items
+        on latest.supplier_code = current_items.supplier_code
+        and latest.supplier_sku = current_items.supplier_sku
+    {% endif %}
+    where latest.recency = 1
+    {% if is_incremental() %}
+        and (
+            current_items.last_submitted_at is null
+            or latest.submitted_at >= current_items.last_submitted_at
+        )
+    {% endif %}
 
 )
 
