@@ -9,7 +9,7 @@ UV_VERSION := 0.13.9
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 export DO_NOT_TRACK := 1
 
-.PHONY: install demo test test-unit test-integration lint schema samples services-up services-down clean
+.PHONY: install demo test test-unit test-integration lint schema samples services-up services-down soak clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -44,6 +44,9 @@ schema: install  ## Regenerate schemas/parse_task.schema.json from the pydantic 
 
 samples: install  ## Regenerate the synthetic sample price lists
 	$(BIN)/python samples/make_samples.py
+
+soak: install  ## Chaos soak outside CI: SOAK_MINUTES (default 20) of tasks, kills and restarts
+	$(BIN)/python scripts/soak.py
 
 services-up: install  ## Start the project-local PostgreSQL and Redis; prints their URLs
 	$(BIN)/loader services up

@@ -266,15 +266,15 @@ def services_down() -> None:
     "--worker", "need_worker", is_flag=True, help="Also require a live worker on this host."
 )
 def healthcheck(need_worker: bool) -> None:
-    """Exit 0 when PostgreSQL answers a query, Redis answers PING and (--worker) a worker on
-    this host has sent a heartbeat within its TTL. Used by docker-compose health checks."""
-    import datetime as dt
+    """Exit 0 when PostgreSQL answers a query, Redis answers PING and (--worker) a worker of
+    this queue on this host is alive. Used by docker-compose health checks."""
     import socket
 
     from rq.worker import Worker
 
     from loader import queue as task_queue
     from loader.db import connect
+    from loader.recovery import alive_key
 
     settings = get_settings()
     try:
@@ -285,16 +285,20 @@ def healthcheck(need_worker: bool) -> None:
     except Exception as err:  # noqa: BLE001 - any failure means unhealthy; say which
         raise click.ClickException(f"unhealthy: {err}") from err
     if need_worker:
-        now = dt.datetime.now(dt.UTC)
+        # Live: serves this queue, runs on this host, and its liveness key (refreshed every few
+        # seconds by the worker's main process) has not expired. RQ's own registration outlives
+        # a killed worker by minutes.
+        queue = task_queue.get_queue(redis_conn, settings.queue_name)
         alive = [
             w
-            for w in Worker.all(connection=redis_conn)
-            if w.hostname == socket.gethostname()
-            and w.last_heartbeat is not None
-            and (now - w.last_heartbeat.replace(tzinfo=dt.UTC)).total_seconds() < w.worker_ttl
+            for w in Worker.all(queue=queue)
+            if w.hostname == socket.gethostname() and redis_conn.exists(alive_key(w.name))
         ]
         if not alive:
-            raise click.ClickException(f"unhealthy: no live worker on {socket.gethostname()}")
+            raise click.ClickException(
+                f"unhealthy: no live worker for queue {settings.queue_name}"
+                f" on {socket.gethostname()}"
+            )
     click.echo("healthy")
 
 

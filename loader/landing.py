@@ -22,7 +22,7 @@ from typing import Any
 
 from loader import defaults
 from loader.db import DbParams
-from loader.exceptions import DatabaseUnavailableError, LoaderError
+from loader.exceptions import DatabaseUnavailableError, LoaderError, RetriableError
 from loader.faults import checkpoint
 from loader.mapping import MappedSheet
 from loader.task import ParseTask
@@ -36,6 +36,10 @@ os.environ.setdefault("DATA_WRITER__DISABLE_COMPRESSION", "true")
 
 class LandingError(LoaderError):
     code = "landing_failed"
+
+
+class LandingConflictError(RetriableError):
+    code = "landing_conflict"
 
 
 @dataclass(frozen=True)
@@ -113,14 +117,21 @@ def land(task: ParseTask, sheets: list[MappedSheet], database_url: str, work_dir
 
 
 def _classify(err: Exception, task: ParseTask) -> LoaderError:
-    """Connection problems are retriable; anything else is a permanent landing failure."""
+    """Connection problems and concurrent schema updates are retriable; anything else is a
+    permanent landing failure."""
     import psycopg2
+    from dlt.common.destination.exceptions import SchemaUpdateTerminalError
 
     cause: BaseException | None = err
     while cause is not None:
         if isinstance(cause, psycopg2.OperationalError):
             return DatabaseUnavailableError(
                 f"task {task.task_id}: database unavailable while landing: {cause}"
+            )
+        if isinstance(cause, SchemaUpdateTerminalError):
+            # Another landing changed raw's tables at the same moment; dlt says a retry is safe.
+            return LandingConflictError(
+                f"task {task.task_id}: concurrent schema update in raw, will retry: {cause}"
             )
         cause = cause.__cause__ or cause.__context__
     return LandingError(

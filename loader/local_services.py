@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import os
 import subprocess
 import time
 import warnings
@@ -127,11 +128,21 @@ def stop_redis(state_dir: Path) -> None:
         time.sleep(0.05)
 
 
+def stop_postgres(state_dir: Path) -> None:
+    """Stop the local PostgreSQL (fast shutdown: open sessions are ended, data is kept)."""
+    pg_dir = state_dir.resolve() / "pg"
+    if not (pg_dir / "postmaster.pid").exists():
+        return
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        # The server's own pg_ctl, run as its OS user (the module builds it at import time).
+        from pgserver._commands import pg_ctl  # type: ignore[attr-defined]
+
+    user = "pgserver" if os.geteuid() == 0 else None
+    pg_ctl(["-w", "-m", "fast", "stop"], pgdata=pg_dir, user=user)
+
+
 def stop(state_dir: Path) -> None:
     """Stop both local servers (data stays on disk)."""
     stop_redis(state_dir)
-    pg_dir = state_dir / "pg"
-    if (pg_dir / "postmaster.pid").exists():
-        import pgserver
-
-        pgserver.get_server(pg_dir, cleanup_mode="stop")._cleanup()
+    stop_postgres(state_dir)

@@ -27,6 +27,8 @@ LIVENESS_TTL_S = 15
 LIVENESS_REFRESH_S = 3
 REAP_INTERVAL_S = 5
 WORKERS_KEY = "loader:workers"
+DEPTH_LOG_INTERVAL_S = 60
+QUEUE_DEPTH_WARNING = 1000
 
 
 def _text(value: object) -> str:
@@ -126,10 +128,27 @@ class Guardian(threading.Thread):
                 publish(self.conn, self.worker_name)
                 if ticks % max(1, REAP_INTERVAL_S // LIVENESS_REFRESH_S) == 0:
                     reap_abandoned(self.conn, self.queue)
+                if ticks % max(1, DEPTH_LOG_INTERVAL_S // LIVENESS_REFRESH_S) == 0:
+                    self.log_depths()
             except Exception as err:  # noqa: BLE001 - a Redis hiccup must not kill the thread
                 get_logger(worker=self.worker_name).warning("guardian_error", error=str(err))
             ticks += 1
             self.stopped.wait(LIVENESS_REFRESH_S)
+
+    def log_depths(self) -> None:
+        """Queue and dead-letter depth in the logs, for dashboards and alerts."""
+        queued = self.queue.count
+        dead = self.queue.failed_job_registry.count
+        log = get_logger(worker=self.worker_name, queue=self.queue.name)
+        fields = {
+            "queued": queued,
+            "scheduled_retries": self.queue.scheduled_job_registry.count,
+            "dead_letters": dead,
+        }
+        if dead or queued > QUEUE_DEPTH_WARNING:
+            log.warning("queue_depth", **fields)
+        else:
+            log.info("queue_depth", **fields)
 
     def stop(self) -> None:
         self.stopped.set()

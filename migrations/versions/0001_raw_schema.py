@@ -61,6 +61,20 @@ def upgrade() -> None:
         )
         """
     )
+    # dlt's schema-version record, created here too: concurrent first landings would otherwise
+    # race to create it and all but one fail.
+    op.execute(
+        """
+        create table raw._dlt_version (
+            version        bigint not null,
+            engine_version bigint not null,
+            inserted_at    timestamp with time zone not null,
+            schema_name    varchar not null,
+            version_hash   varchar not null,
+            schema         varchar not null
+        )
+        """
+    )
     op.execute("create index task_loads_task_id_idx on raw.task_loads (task_id)")
     op.execute("create index task_loads_load_id_idx on raw.task_loads (_dlt_load_id)")
     op.execute("create index price_rows_load_id_idx on raw.price_rows (_dlt_load_id)")
@@ -70,5 +84,6 @@ def downgrade() -> None:
     op.execute("drop table if exists raw.price_rows")
     op.execute("drop table if exists raw.task_loads")
     op.execute("drop table if exists raw._dlt_loads")
+    op.execute("drop table if exists raw._dlt_version")
     # dlt's own bookkeeping tables live in raw too; they go with the schema.
     op.execute("drop schema if exists raw cascade")

@@ -86,7 +86,7 @@ def test_healthcheck_against_real_services_and_a_real_worker(stack: Stack) -> No
     )
 
     no_worker = subprocess.run([*check, "--worker"], env=env, capture_output=True, text=True)
-    assert no_worker.returncode == 1 and "no live worker on" in no_worker.stderr
+    assert no_worker.returncode == 1 and "no live worker for queue" in no_worker.stderr
 
     worker = subprocess.Popen(
         [sys.executable, "-m", "loader", "worker"],

@@ -20,7 +20,7 @@ def test_up_down_up(fresh_database: str) -> None:
     assert migrate.current_revision(fresh_database) is None
     migrate.upgrade(fresh_database)
     assert migrate.current_revision(fresh_database) == "0001"
-    assert _raw_tables(fresh_database) == {"price_rows", "task_loads", "_dlt_loads"}
+    assert _raw_tables(fresh_database) == {"price_rows", "task_loads", "_dlt_loads", "_dlt_version"}
 
     migrate.downgrade(fresh_database, "base")
     assert migrate.current_revision(fresh_database) is None
@@ -28,7 +28,7 @@ def test_up_down_up(fresh_database: str) -> None:
 
     migrate.upgrade(fresh_database)
     assert migrate.current_revision(fresh_database) == "0001"
-    assert _raw_tables(fresh_database) == {"price_rows", "task_loads", "_dlt_loads"}
+    assert _raw_tables(fresh_database) == {"price_rows", "task_loads", "_dlt_loads", "_dlt_version"}
 
 
 def test_dbt_builds_on_a_database_where_nothing_landed_yet(fresh_database: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
