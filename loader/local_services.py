@@ -138,8 +138,12 @@ def stop_postgres(state_dir: Path) -> None:
         # The server's own pg_ctl, run as its OS user (the module builds it at import time).
         from pgserver._commands import pg_ctl  # type: ignore[attr-defined]
 
+    from pgserver.postgres_server import PostgresServer
+
     user = "pgserver" if os.geteuid() == 0 else None
     pg_ctl(["-w", "-m", "fast", "stop"], pgdata=pg_dir, user=user)
+    # pgserver caches a handle per data directory and would hand back this stopped server.
+    PostgresServer._instances.pop(pg_dir, None)
 
 
 def stop(state_dir: Path) -> None:

@@ -13,6 +13,7 @@ worker only looked dead (an orphaned job process that still finishes) ends in th
 from __future__ import annotations
 
 import threading
+import time
 
 from redis import Redis
 from rq import Queue
@@ -24,6 +25,8 @@ from rq.registry import StartedJobRegistry
 from loader.logs import get_logger
 
 LIVENESS_TTL_S = 15
+# RQ's scheduler takes a due retry within about a second; one this late has no scheduler.
+OVERDUE_RETRY_S = 10
 LIVENESS_REFRESH_S = 3
 REAP_INTERVAL_S = 5
 WORKERS_KEY = "loader:workers"
@@ -103,6 +106,29 @@ def reap_abandoned(conn: Redis, queue: Queue) -> list[str]:
     return reaped
 
 
+def promote_overdue_retries(conn: Redis, queue: Queue) -> list[str]:
+    """Enqueue scheduled retries that are long overdue.
+
+    RQ's scheduler runs in one worker's child process. When that worker is killed, or the
+    scheduler dies with a Redis restart, another worker takes over only after its blocking
+    dequeue returns (minutes). Until then this backs it up. Removing the registry entry is the
+    claim, so a retry is enqueued once even if the real scheduler wakes up at the same time.
+    """
+    registry = queue.scheduled_job_registry
+    promoted: list[str] = []
+    for job_id in registry.get_jobs_to_schedule(int(time.time()) - OVERDUE_RETRY_S):
+        if not conn.zrem(registry.key, job_id):
+            continue
+        try:
+            job = Job.fetch(job_id, connection=conn)
+        except NoSuchJobError:
+            continue
+        queue.enqueue_job(job)
+        get_logger(task_id=job_id).warning("overdue_retry_enqueued_without_scheduler")
+        promoted.append(job_id)
+    return promoted
+
+
 def _has_started_tasks(conn: Redis, registry: StartedJobRegistry, worker: str) -> bool:
     for entry in _entries(conn, registry.key):
         try:
@@ -114,7 +140,8 @@ def _has_started_tasks(conn: Redis, registry: StartedJobRegistry, worker: str) -
 
 
 class Guardian(threading.Thread):
-    """Runs in the worker's main process: keeps its liveness key fresh and reaps others' tasks."""
+    """Runs in the worker's main process: keeps its liveness key fresh, reaps dead workers'
+    tasks and enqueues retries that no scheduler picked up."""
 
     def __init__(self, conn: Redis, queue: Queue, worker_name: str) -> None:
         super().__init__(name="loader-guardian", daemon=True)
@@ -128,6 +155,7 @@ class Guardian(threading.Thread):
                 publish(self.conn, self.worker_name)
                 if ticks % max(1, REAP_INTERVAL_S // LIVENESS_REFRESH_S) == 0:
                     reap_abandoned(self.conn, self.queue)
+                    promote_overdue_retries(self.conn, self.queue)
                 if ticks % max(1, DEPTH_LOG_INTERVAL_S // LIVENESS_REFRESH_S) == 0:
                     self.log_depths()
             except Exception as err:  # noqa: BLE001 - a Redis hiccup must not kill the thread

@@ -31,6 +31,9 @@ def run_worker(
         # picked up by the guardian within seconds; these bound RQ's own fallback.
         job_monitoring_interval=10,
         maintenance_interval=30,
+        # An idle worker blocks in dequeue for worker_ttl - 15 s and runs maintenance (which
+        # restarts a dead scheduler) only after it; RQ's default of 420 s is far too long.
+        worker_ttl=45,
     )
     guardian = Guardian(task_queue.connect(redis_url), queue, worker.name)
     guardian.start()

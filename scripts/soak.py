@@ -16,6 +16,7 @@ its own. Prints one JSON document; exits 1 when a check fails.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import json
 import os
@@ -221,6 +222,14 @@ class Soak:
             return {k: [list(r) for r in conn.execute(q).fetchall()] for k, q in queries.items()}
 
     def run(self) -> int:
+        try:
+            return self._run()
+        finally:
+            for w in self.workers:  # never leave workers behind, whatever happened
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(w.pid, signal.SIGKILL)
+
+    def _run(self) -> int:
         started = time.monotonic()
         end = started + self.minutes * 60
         for _ in range(self.n_workers):

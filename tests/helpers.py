@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any, Protocol
 
+import psycopg
 from openpyxl import Workbook
 
 DATA = Path(__file__).resolve().parent / "data"
@@ -24,3 +26,17 @@ def write_xlsx(path: Path, sheets: dict[str, list[list[object]]]) -> Path:
 def write_csv(path: Path, lines: list[str], encoding: str = "utf-8", newline: str = "\n") -> Path:
     path.write_bytes((newline.join(lines) + newline).encode(encoding))
     return path
+
+
+class _Connectable(Protocol):
+    def connect(self) -> psycopg.Connection: ...
+
+
+def supplier_items_of(stack: _Connectable, supplier: str) -> list[tuple[Any, ...]]:
+    """A supplier's items as a user checks them: sku, name, price, currency, characteristics."""
+    with stack.connect() as conn:
+        return conn.execute(
+            "select supplier_sku, name, price, currency, characteristics from marts.supplier_items"
+            " where supplier_code = %s order by supplier_sku",
+            (supplier,),
+        ).fetchall()

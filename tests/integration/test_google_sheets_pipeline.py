@@ -19,6 +19,7 @@ from loader.jobs import attempts
 from tests.conftest import SERVICE_ACCOUNT_EMAIL, Stack
 from tests.fakegoogle import Cell, FakeGoogle, Grid, Spreadsheet
 from tests.fakegoogle.server import quota_error
+from tests.helpers import supplier_items_of
 
 KEY = "1PipelineSheet0123456789abcdefghijklm"
 
@@ -54,15 +55,6 @@ def add_price_list(fake: FakeGoogle, shared: bool = True) -> None:
             shared_with={SERVICE_ACCOUNT_EMAIL} if shared else set(),
         )
     )
-
-
-def items(stack: Stack, supplier: str) -> list[tuple[object, ...]]:
-    with stack.connect() as conn:
-        return conn.execute(
-            "select supplier_sku, name, price, currency, characteristics from marts.supplier_items"
-            " where supplier_code = %s order by supplier_sku",
-            (supplier,),
-        ).fetchall()
 
 
 def enqueue(stack: Stack, task_id: str, supplier: str, credentials: Path) -> str:
@@ -112,7 +104,7 @@ def test_a_google_sheet_through_the_queue_into_supplier_items(
         4,
         2,
     )
-    assert items(stack, "gs-electro") == [
+    assert supplier_items_of(stack, "gs-electro") == [
         (
             "000451",
             "ВВГнг 3х2,5",

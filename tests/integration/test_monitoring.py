@@ -39,3 +39,28 @@ def test_queue_and_dead_letter_depth_are_logged(stack: Stack) -> None:
     finally:
         queue.failed_job_registry.remove(f"depth-{stack.run_id}", delete_job=True)
         queue.delete(delete_jobs=True)
+
+
+def test_an_overdue_retry_is_enqueued_when_no_scheduler_took_it(stack: Stack) -> None:
+    """A retry 10 s late means RQ's scheduler is gone (its worker was killed); the guardian
+    enqueues it, once."""
+    import datetime as dt
+
+    from loader.recovery import promote_overdue_retries
+
+    conn = task_queue.connect(stack.redis_url)
+    queue = task_queue.get_queue(conn, f"overdue-{uuid.uuid4().hex[:8]}")
+    try:
+        late = queue.enqueue_at(
+            dt.datetime.now(dt.UTC) - dt.timedelta(seconds=30), "loader.jobs.process_task", {}
+        )
+        soon = queue.enqueue_at(
+            dt.datetime.now(dt.UTC) + dt.timedelta(seconds=30), "loader.jobs.process_task", {}
+        )
+        assert promote_overdue_retries(conn, queue) == [late.id]
+        assert promote_overdue_retries(conn, queue) == []
+        assert queue.job_ids == [late.id]
+        assert queue.scheduled_job_registry.get_job_ids() == [soon.id]
+    finally:
+        queue.scheduled_job_registry.remove(soon, delete_job=True)
+        queue.delete(delete_jobs=True)

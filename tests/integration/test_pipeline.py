@@ -14,7 +14,7 @@ from loader.exceptions import NoDataRowsError, SourceNotFoundError
 from loader.jobs import attempts, run_task
 from loader.task import ParseTask
 from tests.conftest import Stack
-from tests.helpers import REAL, write_csv, write_xlsx
+from tests.helpers import REAL, supplier_items_of, write_csv, write_xlsx
 
 CSV_LINES = [
     "Прайс-лист ООО «Тест» на 01.11.2026",
@@ -44,15 +44,6 @@ RUN: dict[str, str] = {}
 @pytest.fixture(autouse=True)
 def _unique_task_ids(stack: Stack) -> None:
     RUN["id"] = stack.run_id
-
-
-def items(stack: Stack, supplier: str) -> list[tuple[Any, ...]]:
-    with stack.connect() as conn:
-        return conn.execute(
-            "select supplier_sku, name, price, currency, characteristics from marts.supplier_items"
-            " where supplier_code = %s order by supplier_sku",
-            (supplier,),
-        ).fetchall()
 
 
 def full_items(stack: Stack, supplier: str) -> list[tuple[Any, ...]]:
@@ -101,7 +92,7 @@ def test_csv_and_xlsx_through_the_queue_and_a_worker(stack: Stack, tmp_path: Pat
         ("success", 4, 3, 1),
         ("success", 2, 2, 0),
     ]
-    assert items(stack, "q-cables") == [
+    assert supplier_items_of(stack, "q-cables") == [
         ("000777", "Провод ПуГВ 1х1,5", Decimal("25"), "RUB", {"category": "Кабели", "остаток": 0}),
         (
             "К-001",
@@ -118,7 +109,7 @@ def test_csv_and_xlsx_through_the_queue_and_a_worker(stack: Stack, tmp_path: Pat
             {"category": "Кабели", "остаток": 1200},
         ),
     ]
-    assert items(stack, "q-gadgets") == [
+    assert supplier_items_of(stack, "q-gadgets") == [
         (
             "GX-1",
             "USB-C charger 65W",
@@ -185,9 +176,9 @@ def test_real_price_lists_account_for_every_row(stack: Stack, label: dict[str, A
     assert result.rows_landed == label["n_item_rows"]
     assert result.items_accepted + result.rows_rejected + result.rows_skipped == result.rows_landed
     assert result.rows_rejected == sum(result.rejected_by_rule.values())
-    assert len(items(stack, supplier)) == result.items_accepted
+    assert len(supplier_items_of(stack, supplier)) == result.items_accepted
     assert result.items_accepted >= 0.9 * label["n_item_rows"]
-    assert {r[3] for r in items(stack, supplier)} == {label["columns"]["currency"]}
+    assert {r[3] for r in supplier_items_of(stack, supplier)} == {label["columns"]["currency"]}
 
 
 def database_state(stack: Stack, excluding_supplier: str) -> tuple[Any, ...]:
@@ -279,4 +270,4 @@ def test_an_xlsx_sheet_that_cannot_be_used_is_skipped_with_its_reason(
     assert result.status == "partial_success"
     assert list(result.skipped_sheets) == ["Notes"]
     assert "sheet 'Notes': no column found for price" in result.skipped_sheets["Notes"]
-    assert items(stack, "two-sheets") == [("A", "Гвоздь", Decimal("1.50"), None, {})]
+    assert supplier_items_of(stack, "two-sheets") == [("A", "Гвоздь", Decimal("1.50"), None, {})]
