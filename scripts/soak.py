@@ -239,7 +239,7 @@ class Soak:
         while time.monotonic() < end:
             now = time.monotonic()
             if now >= next_round:
-                jobs += self.enqueue_round("soak", self.queue_name, self.new_specs())
+                jobs += self.enqueue_round(f"soak-{self.run_id}", self.queue_name, self.new_specs())
                 next_round = now + self.rng.uniform(8, 15)
             if now >= next_chaos and now > started + 10:
                 self.chaos()
@@ -262,7 +262,7 @@ class Soak:
 
         # The reference: the same tasks, one worker, in order, no faults.
         ref_queue = f"soak-ref-{self.run_id}"
-        ref_jobs = self.enqueue_round("ref", ref_queue, self.specs)
+        ref_jobs = self.enqueue_round(f"ref-{self.run_id}", ref_queue, self.specs)
         subprocess.run(
             [sys.executable, "-m", "loader", "worker", "--burst"],
             env=self.env(self.ref_db, ref_queue),
@@ -275,7 +275,8 @@ class Soak:
             str(s): sum(1 for j in ref_jobs if j.get_status(refresh=True) == s)
             for s in {j.get_status() for j in ref_jobs}
         }
-        equal = self.snapshot(self.db, "soak") == self.snapshot(self.ref_db, "ref")
+        # Task ids are global in Redis: each run's are prefixed with its run id.
+        equal = self.snapshot(self.db, f"soak-{self.run_id}") == self.snapshot(self.ref_db, f"ref-{self.run_id}")
 
         third = max(1, len(self.samples) // 3)
         first, last = self.samples[:third], self.samples[-third:]
