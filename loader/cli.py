@@ -14,9 +14,9 @@ from loader import runtime
 from loader.config import PROJECT_ROOT, get_settings
 from loader.exceptions import LoaderError
 from loader.logs import configure_logging
+from loader.sources import file_source_type
 
 SCHEMA_PATH = PROJECT_ROOT / "schemas" / "parse_task.schema.json"
-SOURCE_BY_SUFFIX = {".csv": "csv", ".tsv": "csv", ".txt": "csv", ".xlsx": "xlsx", ".xlsm": "xlsx"}
 
 
 @click.group()
@@ -124,7 +124,7 @@ def build_task(
             source["credentials_file"] = str(credentials.resolve())
     else:
         assert file_path is not None
-        source_type = SOURCE_BY_SUFFIX.get(file_path.suffix.lower())
+        source_type = file_source_type(file_path.name)
         if source_type is None:
             raise click.UsageError(
                 f"{file_path}: unknown file type {file_path.suffix!r}; use .csv or .xlsx"

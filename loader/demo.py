@@ -20,10 +20,10 @@ from loader import migrate, runtime
 from loader import queue as task_queue
 from loader.config import PROJECT_ROOT, Settings
 from loader.db import connect
+from loader.sources import file_source_type
 from loader.task import ParseTask
 
 SAMPLES = PROJECT_ROOT / "samples"
-SOURCE_BY_SUFFIX = {".csv": "csv", ".xlsx": "xlsx"}
 
 
 def demo_tasks(samples_dir: Path = SAMPLES, prefix: str = "demo") -> list[ParseTask]:
@@ -37,7 +37,7 @@ def demo_tasks(samples_dir: Path = SAMPLES, prefix: str = "demo") -> list[ParseT
                 {
                     "task_id": f"{prefix}-{entry['supplier']['code']}-{digest}",
                     "supplier": entry["supplier"],
-                    "source": {"type": SOURCE_BY_SUFFIX[path.suffix], "path": str(path)},
+                    "source": {"type": file_source_type(path.name), "path": str(path)},
                 }
             )
         )

@@ -70,6 +70,7 @@ def reap_abandoned(conn: Redis, queue: Queue) -> list[str]:
     registry = StartedJobRegistry(queue=queue)
     known = _members(conn, WORKERS_KEY)
     reaped: list[str] = []
+    busy: set[str] = set()  # workers that still hold a started task after this pass
     for entry in _entries(conn, registry.key):
         job_id = entry.split(":", 1)[0]
         try:
@@ -79,6 +80,7 @@ def reap_abandoned(conn: Redis, queue: Queue) -> list[str]:
             continue
         worker = job.worker_name
         if not worker or worker not in known or conn.exists(alive_key(worker)):
+            busy.add(worker or "")
             continue  # alive, or not a loader worker (left to RQ's own cleanup)
         if not conn.zrem(registry.key, entry):
             continue  # another worker's reaper claimed it first
@@ -101,7 +103,7 @@ def reap_abandoned(conn: Redis, queue: Queue) -> list[str]:
             log.error("task_dead_lettered_after_worker_died")
         reaped.append(job_id)
     for worker in known:
-        if not conn.exists(alive_key(worker)) and not _has_started_tasks(conn, registry, worker):
+        if worker not in busy and not conn.exists(alive_key(worker)):
             conn.srem(WORKERS_KEY, worker)
     return reaped
 
@@ -127,16 +129,6 @@ def promote_overdue_retries(conn: Redis, queue: Queue) -> list[str]:
         get_logger(task_id=job_id).warning("overdue_retry_enqueued_without_scheduler")
         promoted.append(job_id)
     return promoted
-
-
-def _has_started_tasks(conn: Redis, registry: StartedJobRegistry, worker: str) -> bool:
-    for entry in _entries(conn, registry.key):
-        try:
-            if Job.fetch(entry.split(":", 1)[0], connection=conn).worker_name == worker:
-                return True
-        except NoSuchJobError:
-            continue
-    return False
 
 
 class Guardian(threading.Thread):

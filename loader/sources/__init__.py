@@ -34,8 +34,36 @@ def get_source(type_name: str) -> Source:
     return sources[type_name]
 
 
+# File sources by file-name ending, for the CLI and the demo.
+FILE_SOURCE_BY_SUFFIX = {
+    ".csv": "csv",
+    ".tsv": "csv",
+    ".txt": "csv",
+    ".xlsx": "xlsx",
+    ".xlsm": "xlsx",
+}
+
+
+def file_source_type(name: str) -> str | None:
+    """The source type that reads a file with this name, or None."""
+    for suffix, source_type in FILE_SOURCE_BY_SUFFIX.items():
+        if name.lower().endswith(suffix):
+            return source_type
+    return None
+
+
 def config_models() -> list[type[SourceConfig]]:
     return [src.config_model for _, src in sorted(discover().items())]
 
 
-__all__ = ["Sheet", "Source", "SourceConfig", "config_models", "discover", "get_source", "register"]
+__all__ = [
+    "FILE_SOURCE_BY_SUFFIX",
+    "Sheet",
+    "Source",
+    "SourceConfig",
+    "config_models",
+    "discover",
+    "file_source_type",
+    "get_source",
+    "register",
+]
