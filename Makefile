@@ -44,6 +44,7 @@ schema: install  ## Regenerate schemas/parse_task.schema.json from the pydantic 
 
 samples: install  ## Regenerate the synthetic sample price lists
 	$(BIN)/python samples/make_samples.py
+	$(BIN)/python samples/make_hard_cases.py
 
 soak: install  ## Chaos soak outside CI: SOAK_MINUTES (default 20) of tasks, kills and restarts
 	$(BIN)/python scripts/soak.py

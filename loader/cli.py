@@ -1,4 +1,5 @@
-"""`loader` command line: migrate, worker, enqueue, ingest, status, schema, services, demo."""
+"""`loader` command line: migrate, worker, enqueue, ingest, preview, mapping, status, schema,
+services, dlq, demo."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from loader.logs import configure_logging
 from loader.sources import file_source_type
 
 SCHEMA_PATH = PROJECT_ROOT / "schemas" / "parse_task.schema.json"
+EXIT_NEEDS_REVIEW = 3
 
 
 @click.group()
@@ -132,12 +134,7 @@ def build_task(
         source = {"type": source_type, "path": str(file_path.resolve())}
         if sheet is not None and source_type == "xlsx":
             source["sheet"] = int(sheet) if sheet.isdigit() else sheet
-    parsed_overrides = {}
-    for item in overrides:
-        header, sep, target = item.rpartition("=")
-        if not sep:
-            raise click.UsageError(f"--override {item!r}: expected HEADER=TARGET")
-        parsed_overrides[header] = target
+    parsed_overrides = _parse_overrides(overrides)
     return ParseTask.parse(
         {
             "task_id": task_id or f"{supplier}-{uuid.uuid4().hex[:12]}",
@@ -146,6 +143,16 @@ def build_task(
             "column_overrides": parsed_overrides,
         }
     )
+
+
+def _parse_overrides(items: tuple[str, ...]) -> dict[str, str]:
+    parsed = {}
+    for item in items:
+        header, sep, target = item.rpartition("=")
+        if not sep or not header:
+            raise click.UsageError(f"override {item!r}: expected HEADER=TARGET")
+        parsed[header] = target
+    return parsed
 
 
 def _echo_json(data: Any) -> None:
@@ -191,6 +198,119 @@ def ingest(**task_args: Any) -> None:
     _echo_json(result.model_dump(mode="json"))
     if result.status == "failed":
         sys.exit(1)
+    if result.status == "needs_review":
+        sys.exit(EXIT_NEEDS_REVIEW)
+
+
+@main.command()
+@click.argument("source")
+@click.option("--sheet", help="Sheet (XLSX) or worksheet (Google) title or 0-based index.")
+@click.option("--supplier", help="Use this supplier's mapping memory and saved overrides.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object instead of a table.")
+@click.option(
+    "--override", "overrides", multiple=True, metavar="HEADER=TARGET", help="Column override."
+)
+@click.option("--credentials", type=click.Path(path_type=Path), help="Google service-account JSON.")
+def preview(
+    source: str,
+    sheet: str | None,
+    supplier: str | None,
+    as_json: bool,
+    overrides: tuple[str, ...],
+    credentials: Path | None,
+) -> None:
+    """Show how SOURCE (a CSV/XLSX file or a Google Sheet URL) would be mapped; writes nothing."""
+    from loader.jobs import load_supplier_mapping
+    from loader.preview import preview as run_preview
+    from loader.preview import render_table
+
+    settings = get_settings()
+    is_google = source.startswith(("http://", "https://")) or not Path(source).suffix
+    try:
+        task = build_task(
+            None,
+            supplier or "preview",
+            None,
+            None,
+            None if is_google else Path(source),
+            sheet,
+            "preview",
+            overrides,
+            google_sheet=source if is_google else None,
+            worksheet=sheet if is_google else None,
+            credentials=credentials,
+        )
+        memory, saved = (
+            load_supplier_mapping(runtime.database_url(settings), supplier)
+            if supplier
+            else ([], {})
+        )
+        decision = run_preview(task, memory, saved)
+    except LoaderError as err:
+        raise click.ClickException(f"{err.code}: {err}") from err
+    if as_json:
+        _echo_json(decision)
+    else:
+        click.echo(render_table(decision))
+
+
+@main.group()
+def mapping() -> None:
+    """A supplier's remembered mappings, saved overrides and mapping changes."""
+
+
+@mapping.command("show")
+@click.argument("supplier")
+def mapping_show(supplier: str) -> None:
+    from loader.db import connect
+    from loader.mapping import memory
+
+    with connect(runtime.database_url(get_settings())) as conn:
+        remembered = memory.load(conn, supplier)
+        saved = memory.load_overrides(conn, supplier)
+        changes = memory.recent_changes(conn, supplier)
+    click.echo(f"supplier {supplier}: {len(remembered)} remembered layout(s)")
+    for m in remembered:
+        fields = ", ".join(
+            f"{f}={m.headers[i] if i < len(m.headers) and m.headers[i] else f'column {i}'}"
+            for f, i in sorted(m.fields.items())
+        )
+        click.echo(f"  {m.fingerprint} sheet {m.sheet!r} updated {m.updated_at}: {fields}")
+    click.echo(f"saved overrides: {saved or 'none'}")
+    for at, task_id, sheet, kind, detail in changes:
+        click.echo(f"  {at} {task_id} {sheet!r} {kind}: {detail}")
+
+
+@mapping.command("set")
+@click.argument("supplier")
+@click.argument("overrides", nargs=-1, required=True, metavar="HEADER=TARGET...")
+def mapping_set(supplier: str, overrides: tuple[str, ...]) -> None:
+    """Save overrides for every list of SUPPLIER (TARGET: supplier_sku, name, price, currency,
+    ignore or characteristic:<key>)."""
+    from loader.db import connect
+    from loader.mapping import memory
+    from loader.task import ParseTask
+
+    parsed = _parse_overrides(overrides)
+    ParseTask.parse(  # the same validation as a task's overrides
+        {"task_id": "check", "supplier": {"code": supplier},
+         "source": {"type": "csv", "path": "x.csv"}, "column_overrides": parsed}
+    )  # fmt: skip
+    with connect(runtime.database_url(get_settings())) as conn:
+        memory.set_overrides(conn, supplier, parsed)
+    click.echo(f"saved {len(parsed)} override(s) for {supplier}")
+
+
+@mapping.command("forget")
+@click.argument("supplier")
+def mapping_forget(supplier: str) -> None:
+    """Drop SUPPLIER's remembered mappings and saved overrides."""
+    from loader.db import connect
+    from loader.mapping import memory
+
+    with connect(runtime.database_url(get_settings())) as conn:
+        layouts, saved = memory.forget(conn, supplier)
+    click.echo(f"forgot {layouts} layout(s) and {saved} override(s) of {supplier}")
 
 
 @main.command()

@@ -10,17 +10,19 @@ import datetime as dt
 import time
 
 import structlog
+from psycopg.types.json import Jsonb
 from rq import get_current_job
 from rq.job import Job
 
 from loader import runtime
 from loader.config import Settings, get_settings
 from loader.db import connect
-from loader.exceptions import LoaderError, MappingError, NoDataRowsError, TransformError
+from loader.exceptions import LoaderError, NoDataRowsError, TransformError
 from loader.faults import checkpoint
 from loader.landing import land
 from loader.logs import get_logger
-from loader.mapping import MappedSheet, map_sheet
+from loader.mapping import MappedSheet, map_sheet, memory
+from loader.mapping.memory import RememberedMapping
 from loader.result import SheetReport, TaskResult
 from loader.sources import get_source
 from loader.task import ParseTask
@@ -47,25 +49,53 @@ def attempts(job: Job) -> list[dt.datetime]:
     return [dt.datetime.fromisoformat(a) for a in job.get_meta(refresh=True).get("attempts", [])]
 
 
-def read_and_map(task: ParseTask) -> tuple[list[MappedSheet], dict[str, str]]:
-    """Read every requested sheet and map it. A sheet that is empty or cannot be mapped is
-    skipped with its reason when other sheets can be used; with none usable, the first error
-    is raised."""
+def read_and_map(
+    task: ParseTask,
+    memory: list[RememberedMapping] | None = None,
+    supplier_overrides: dict[str, str] | None = None,
+    max_rows: int | None = None,
+) -> tuple[list[MappedSheet], dict[str, str]]:
+    """Read every requested sheet and map it. A sheet that is empty, or has no column that can
+    be a price or a name, is skipped with its reason when other sheets can be used; with none
+    usable, the first error is raised (or the sheet is kept and the task needs review)."""
     where = task.source.describe()
+    overrides = {**(supplier_overrides or {}), **task.column_overrides}  # the task's win
     mapped: list[MappedSheet] = []
+    unusable: list[MappedSheet] = []
     skipped: dict[str, str] = {}
     first_error: LoaderError | None = None
-    for sheet in get_source(task.source.type).read(task.source):
+    for sheet in get_source(task.source.type).read(task.source, max_rows=max_rows):
         try:
-            mapped.append(map_sheet(sheet, task.column_overrides, where=where))
-        except (NoDataRowsError, MappingError) as err:
+            result = map_sheet(sheet, overrides, where=where, memory=memory)
+        except NoDataRowsError as err:
             skipped[sheet.name] = str(err)
             first_error = first_error or err
+            continue
+        if _not_a_price_list(result):
+            skipped[sheet.name] = f"{where}: {result.mapping.review_message()}"
+            unusable.append(result)
+        else:
+            mapped.append(result)
     if not mapped:
+        if unusable:
+            for result in unusable:
+                skipped.pop(result.mapping.sheet, None)
+            return unusable, skipped
         if first_error is not None:
             raise first_error
         raise NoDataRowsError(f"{where}: no sheets to read")
     return mapped, skipped
+
+
+def _not_a_price_list(sheet: MappedSheet) -> bool:
+    return any(sheet.mapping.column_for(f) is None for f in ("name", "price"))
+
+
+def load_supplier_mapping(
+    database_url: str, supplier_code: str
+) -> tuple[list[RememberedMapping], dict[str, str]]:
+    with connect(database_url) as conn:
+        return memory.load(conn, supplier_code), memory.load_overrides(conn, supplier_code)
 
 
 def run_task(task: ParseTask, database_url: str, settings: Settings) -> TaskResult:
@@ -75,14 +105,24 @@ def run_task(task: ParseTask, database_url: str, settings: Settings) -> TaskResu
     )
     log = get_logger()
     try:
-        mapped, skipped = read_and_map(task)
+        remembered, supplier_overrides = load_supplier_mapping(database_url, task.supplier.code)
+        mapped, skipped = read_and_map(task, remembered, supplier_overrides)
         checkpoint("read", database_url)
+        if any(m.mapping.needs_review for m in mapped):
+            result = _needs_review(task, mapped, skipped, started)
+            store_result(database_url, result)
+            log.warning("task_needs_review", message=result.message)
+            return result
         landing = land(task, mapped, database_url, settings.work_dir)
+        with connect(database_url) as conn:
+            for sheet in mapped:
+                memory.remember(conn, task.task_id, task.supplier.code, sheet.mapping)
         from loader.transform import transform  # dbt import is heavy; only when needed
 
         run = transform(database_url, landing.load_id, task.task_id, settings)
         checkpoint("report", database_url)
         result = _report(task, mapped, skipped, landing.load_id, database_url, started)
+        store_result(database_url, result)
         log.info(
             "task_done",
             status=result.status,
@@ -101,6 +141,62 @@ def run_task(task: ParseTask, database_url: str, settings: Settings) -> TaskResu
         raise
     finally:
         structlog.contextvars.unbind_contextvars("task_id", "supplier", "source")
+
+
+def store_result(database_url: str, result: TaskResult) -> None:
+    with connect(database_url) as conn:
+        conn.execute(
+            "insert into raw.task_results (task_id, supplier_code, status, result)"
+            " values (%s, %s, %s, %s) on conflict (task_id) do update"
+            " set status = excluded.status, result = excluded.result, finished_at = now()",
+            (
+                result.task_id,
+                result.supplier_code,
+                result.status,
+                Jsonb(result.model_dump(mode="json")),
+            ),
+        )
+
+
+def _sheet_reports(mapped: list[MappedSheet]) -> list[SheetReport]:
+    return [
+        SheetReport(
+            sheet=m.mapping.sheet,
+            header_row=m.mapping.header_row,
+            rows=len(m.rows),
+            mapping={
+                f: (col.header or col.key) if (col := m.mapping.column_for(f)) else None
+                for f in ("supplier_sku", "name", "price", "currency")
+            },
+            review=m.mapping.review,
+        )
+        for m in mapped
+    ]
+
+
+def _needs_review(
+    task: ParseTask, mapped: list[MappedSheet], skipped: dict[str, str], started: float
+) -> TaskResult:
+    where = task.source.describe()
+    messages = [m.mapping.review_message() for m in mapped if m.mapping.needs_review]
+    return TaskResult(
+        task_id=task.task_id,
+        supplier_code=task.supplier.code,
+        source=where,
+        status="needs_review",
+        rows_landed=0,
+        items_accepted=0,
+        rows_rejected=0,
+        rows_skipped=0,
+        rejected_by_rule={},
+        sheets=_sheet_reports(mapped),
+        skipped_sheets=skipped,
+        duration_s=round(time.monotonic() - started, 3),
+        message=f"{where}: nothing was loaded; the column mapping needs a person. "
+        + " | ".join(messages)
+        + f". Set the columns (loader mapping set {task.supplier.code} 'HEADER=price' ...)"
+        " or give the task column_overrides, then run it again.",
+    )
 
 
 def _report(
@@ -137,18 +233,7 @@ def _report(
         rows_rejected=rejected,
         rows_skipped=skipped_rows,
         rejected_by_rule=by_rule,
-        sheets=[
-            SheetReport(
-                sheet=m.mapping.sheet,
-                header_row=m.mapping.header_row,
-                rows=len(m.rows),
-                mapping={
-                    f: (col.header or col.key) if (col := m.mapping.column_for(f)) else None
-                    for f in ("supplier_sku", "name", "price", "currency")
-                },
-            )
-            for m in mapped
-        ],
+        sheets=_sheet_reports(mapped),
         skipped_sheets=skipped,
         duration_s=round(time.monotonic() - started, 3),
     )

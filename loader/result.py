@@ -1,19 +1,20 @@
-"""What a finished task reports."""
+"""What a finished task reports (returned as the RQ job result and kept in raw.task_results)."""
 
 from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
-TaskStatus = Literal["success", "partial_success", "failed"]
+TaskStatus = Literal["success", "partial_success", "failed", "needs_review"]
 
 
 class SheetReport(BaseModel):
     sheet: str
-    header_row: int | None
+    header_row: int | None = Field(description="1-based row of the header; null: no header")
     rows: int
     mapping: dict[str, str | None]
+    review: list[str] = Field(default_factory=list, description="Why a person must decide")
 
 
 class TaskResult(BaseModel):
@@ -29,6 +30,7 @@ class TaskResult(BaseModel):
     sheets: list[SheetReport]
     skipped_sheets: dict[str, str]
     duration_s: float
+    message: str | None = Field(default=None, description="For needs_review: what to decide")
 
     @staticmethod
     def status_for(items_accepted: int, rows_rejected: int, skipped_sheets: int) -> TaskStatus:

@@ -276,7 +276,9 @@ class Soak:
             for s in {j.get_status() for j in ref_jobs}
         }
         # Task ids are global in Redis: each run's are prefixed with its run id.
-        equal = self.snapshot(self.db, f"soak-{self.run_id}") == self.snapshot(self.ref_db, f"ref-{self.run_id}")
+        equal = self.snapshot(self.db, f"soak-{self.run_id}") == self.snapshot(
+            self.ref_db, f"ref-{self.run_id}"
+        )
 
         third = max(1, len(self.samples) // 3)
         first, last = self.samples[:third], self.samples[-third:]

@@ -10,7 +10,7 @@ Data rules:
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import ClassVar, Protocol
 
 from pydantic import BaseModel, ConfigDict
@@ -22,6 +22,8 @@ CellValue = str | int | float | bool | None
 class Sheet:
     name: str
     rows: list[list[CellValue]]
+    # Merged areas as (first row, first column, last row, last column), 0-based, where known.
+    merges: list[tuple[int, int, int, int]] = field(default_factory=list)
 
 
 class SourceConfig(BaseModel):
@@ -38,4 +40,6 @@ class SourceConfig(BaseModel):
 class Source(Protocol):
     config_model: ClassVar[type[SourceConfig]]
 
-    def read(self, config: SourceConfig) -> Iterator[Sheet]: ...
+    def read(self, config: SourceConfig, max_rows: int | None = None) -> Iterator[Sheet]:
+        """Yield the sheets; with `max_rows`, only each sheet's first rows (for a preview)."""
+        ...

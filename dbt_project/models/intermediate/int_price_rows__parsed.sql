@@ -65,7 +65,10 @@ sheet_fields as (
             jsonb_object_agg(cell_key, characteristic_key)
                 filter (where characteristic_key is not null),
             '{}'::jsonb
-        ) as characteristic_keys
+        ) as characteristic_keys,
+        coalesce(
+            array_agg(cell_key) filter (where is_identity_attribute), '{}'::text[]
+        ) as identity_keys
     from sheet_columns
     group by load_id, sheet
 
@@ -78,7 +81,8 @@ cell_entries as (
         new_rows.sheet,
         new_rows.row_number,
         entry.value as cell,
-        sheet_fields.characteristic_keys ->> entry.key as characteristic_key
+        sheet_fields.characteristic_keys ->> entry.key as characteristic_key,
+        entry.key = any(sheet_fields.identity_keys) as is_identity_attribute
     from new_rows
     inner join sheet_fields
         on new_rows.load_id = sheet_fields.load_id
@@ -95,6 +99,12 @@ row_cells as (
         row_number,
         count(*) as filled_cells,
         max(cell #>> '{}') as any_value,
+        -- Brand, maker's code, barcode, variant, unit: what tells apart items of the same name
+        -- in a list without codes. Ordered by key, so moving a column changes nothing.
+        string_agg(
+            lower(regexp_replace(trim(cell #>> '{}'), '\s+', ' ', 'g')), '|'
+            order by characteristic_key
+        ) filter (where is_identity_attribute) as identity_text,
         coalesce(
             jsonb_object_agg(characteristic_key, {{ characteristic_value('cell') }})
                 filter (where characteristic_key is not null),
@@ -135,6 +145,7 @@ mapped as (
         -- cell facts
         coalesce(row_cells.filled_cells, 0) as filled_cells,
         row_cells.any_value,
+        row_cells.identity_text,
         coalesce(row_cells.characteristics, '{}'::jsonb) as characteristics,
 
         -- timestamps
@@ -194,7 +205,7 @@ with_category as (
             sectioned.supplier_sku_text,
             case
                 when not sectioned.has_sku_column and sectioned.item_name is not null
-                    then {{ derived_supplier_sku('sectioned.item_name') }}
+                    then {{ derived_supplier_sku('sectioned.item_name', 'sectioned.identity_text') }}
             end
         ) as supplier_sku
     from sectioned

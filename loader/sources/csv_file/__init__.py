@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -99,16 +100,14 @@ def _cell(value: str) -> CellValue:
 class CsvSource:
     config_model: ClassVar[type[SourceConfig]] = CsvConfig
 
-    def read(self, config: SourceConfig) -> Iterator[Sheet]:
+    def read(self, config: SourceConfig, max_rows: int | None = None) -> Iterator[Sheet]:
         assert isinstance(config, CsvConfig)
         where = str(config.path)
-        text, _ = decode(read_file_bytes(config.path), where, config.encoding)
+        text, _ = decode(read_file_bytes(config.path, max_rows), where, config.encoding)
         delimiter = config.delimiter or sniff_delimiter(text)
         try:
-            rows = [
-                [_cell(v) for v in row]
-                for row in csv.reader(io.StringIO(text), delimiter=delimiter)
-            ]
+            reader = csv.reader(io.StringIO(text), delimiter=delimiter)
+            rows = [[_cell(v) for v in row] for row in itertools.islice(reader, max_rows)]
         except csv.Error as err:
             raise UnreadableSourceError(f"{where}: malformed CSV: {err}") from err
         while rows and not any(v is not None for v in rows[-1]):

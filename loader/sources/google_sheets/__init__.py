@@ -60,7 +60,7 @@ class GoogleSheetsConfig(SourceConfig):
 class GoogleSheetsSource:
     config_model: ClassVar[type[SourceConfig]] = GoogleSheetsConfig
 
-    def read(self, config: SourceConfig) -> Iterator[Sheet]:
+    def read(self, config: SourceConfig, max_rows: int | None = None) -> Iterator[Sheet]:
         assert isinstance(config, GoogleSheetsConfig)
         settings = get_settings()
         credentials = config.credentials_file or settings.google_application_credentials
@@ -76,7 +76,7 @@ class GoogleSheetsSource:
         grids = [
             (
                 s["properties"]["title"],
-                s["properties"]["gridProperties"]["rowCount"],
+                min(s["properties"]["gridProperties"]["rowCount"], max_rows or 1 << 62),
                 s["properties"]["gridProperties"].get("columnCount", 26),
             )
             for s in sheets
@@ -96,10 +96,21 @@ class GoogleSheetsSource:
                     f"{where}, worksheet {title!r}: read {covered[title]} of {row_count} rows"
                 )
             grid = rows[title]
-            fill_merges(grid, sheet.get("merges", []))
+            merges = sheet.get("merges", [])
+            fill_merges(grid, merges)
             while grid and not any(v is not None for v in grid[-1]):
                 grid.pop()
-            yield Sheet(name=title, rows=grid)
+            yield Sheet(name=title, rows=grid, merges=[_span(m) for m in merges])
+
+
+def _span(merge: dict[str, int]) -> tuple[int, int, int, int]:
+    """A Sheets GridRange (end-exclusive) as first/last row and column, inclusive."""
+    return (
+        merge.get("startRowIndex", 0),
+        merge.get("startColumnIndex", 0),
+        merge.get("endRowIndex", 1) - 1,
+        merge.get("endColumnIndex", 1) - 1,
+    )
 
 
 def _pick(

@@ -51,7 +51,7 @@ def _cell(value: object) -> CellValue:
 class XlsxSource:
     config_model: ClassVar[type[SourceConfig]] = XlsxConfig
 
-    def read(self, config: SourceConfig) -> Iterator[Sheet]:
+    def read(self, config: SourceConfig, max_rows: int | None = None) -> Iterator[Sheet]:
         assert isinstance(config, XlsxConfig)
         data = read_file_bytes(config.path)
         where = str(config.path)
@@ -64,13 +64,15 @@ class XlsxSource:
         names = list(wb.sheet_names)
         for name in self._pick(names, config.sheet, where):
             try:
-                values = wb.get_sheet_by_name(name).to_python(skip_empty_area=False)
+                sheet = wb.get_sheet_by_name(name)
+                values = sheet.to_python(skip_empty_area=False, nrows=max_rows)
+                merges = [(r0, c0, r1, c1) for (r0, c0), (r1, c1) in sheet.merged_cell_ranges or []]
             except CalamineError as err:
                 raise UnreadableSourceError(f"{where}, sheet {name!r}: {err}") from err
             rows = [[_cell(v) for v in row] for row in values]
             while rows and not any(v is not None for v in rows[-1]):
                 rows.pop()
-            yield Sheet(name=name, rows=rows)
+            yield Sheet(name=name, rows=rows, merges=merges)
 
     @staticmethod
     def _pick(names: list[str], wanted: str | int | None, where: str) -> list[str]:

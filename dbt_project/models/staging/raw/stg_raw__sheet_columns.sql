@@ -37,6 +37,9 @@ final as (
         col.value ->> 'currency' as header_currency,
         col.value ->> 'unit' as unit,
 
+        -- flags
+        coalesce((col.value ->> 'identity')::boolean, false) as is_identity_attribute,
+
         -- numerics
         (col.value ->> 'score')::numeric as score,
         (sheets.sheet_doc ->> 'header_row')::int as header_row

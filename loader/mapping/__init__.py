@@ -1,0 +1,411 @@
+"""Header detection and column mapping: which column is the code, the name, the price.
+
+Order of authority, for every standard field (each field goes to one column):
+1. overrides: the task's `column_overrides`, then the supplier's saved ones (reason `override`);
+2. supplier memory: the mapping confirmed for this supplier's header (reason `supplier_history`),
+   see `memory`;
+3. the header: synonyms and fuzzy matches (reasons `exact`, `synonym`, `fuzzy`, see `matching`);
+4. the values (reason `value_pattern`, see `evidence`): for lists with no header, and for a name
+   or price the header does not name. A supplier code comes from values only in headerless lists
+   (a header row without a code column means the list has none).
+
+Rules:
+- The main price is the price column with the highest header score; on a tie, the one whose
+  values are more often numbers, then the leftmost. Every other price column stays a
+  characteristic named by its meaning: `price_wholesale`, `price_retail`, `price_from_10`,
+  `price_usd`..., or its header when it says nothing known.
+- With no code column, `Артикул производителя`/`Fabrikantscode` is the code. Failing that, the
+  item's key is derived in dbt from its name and the columns marked `identity` (brand, maker's
+  code, barcode, variant, unit), so it does not depend on row order or on other items.
+- Below REVIEW_THRESHOLD, or when no column can be the name or the price, the sheet needs review:
+  nothing is guessed, and the candidates are listed.
+- Cell keys are the header text; blank headers become `col_<letter>`, duplicates
+  `<header>__<letter>`, so no column is lost.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from loader.exceptions import NoDataRowsError
+from loader.mapping import evidence as ev
+from loader.mapping.header import Merge, detect_header
+from loader.mapping.matching import HeaderMatch, best_match, header_matches, header_meaning
+from loader.mapping.memory import MemoryUse, RememberedMapping, apply_memory
+from loader.mapping.synonyms import CURRENCY_WORDS, OTHER_SYNONYMS
+from loader.mapping.text import column_letter, normalise_header, snake_key
+from loader.sources.base import CellValue, Sheet
+
+__all__ = [
+    "REVIEW_THRESHOLD",
+    "ColumnMapping",
+    "MappedSheet",
+    "SheetMapping",
+    "column_letter",
+    "fingerprint",
+    "map_sheet",
+    "normalise_header",
+    "snake_key",
+]
+
+REVIEW_THRESHOLD = 70.0
+MAPPED_FIELDS = ("supplier_sku", "name", "price", "currency")
+REQUIRED_FIELDS = ("name", "price")
+IDENTITY_MEANINGS = ("brand", "manufacturer_code", "barcode", "variant", "unit")
+
+
+@dataclass
+class ColumnMapping:
+    index: int
+    letter: str
+    header: str | None
+    key: str
+    field: str | None = None
+    characteristic_key: str | None = None
+    meaning: str | None = None  # what a non-field column is: brand, barcode, stock...
+    score: float = 0.0
+    reason: str = "unmapped"
+    currency: str | None = None
+    unit: str | None = None
+    vat_included: bool | None = None
+    price_kind: str | None = None
+    min_quantity: int | None = None
+    identity: bool = False  # part of the derived key of an item without a code
+
+
+@dataclass
+class Candidate:
+    column: int
+    header: str | None
+    score: float
+    reason: str
+
+
+@dataclass
+class SheetMapping:
+    sheet: str
+    header_row: int | None  # 1-based sheet row of the (top) header, None when there is none
+    columns: list[ColumnMapping] = field(default_factory=list)
+    header_rows: list[int] = field(default_factory=list)  # 1-based, all rows of the header
+    currency: str | None = None
+    fingerprint: str = ""
+    review: list[str] = field(default_factory=list)  # why a person must decide; empty: mapped
+    candidates: dict[str, list[Candidate]] = field(default_factory=dict)
+    memory: MemoryUse | None = None
+
+    @property
+    def needs_review(self) -> bool:
+        return bool(self.review)
+
+    def column_for(self, field_name: str) -> ColumnMapping | None:
+        return next((c for c in self.columns if c.field == field_name), None)
+
+    def review_message(self) -> str:
+        """What is unsure and which columns could be the answer, for the person who decides."""
+        found = []
+        for field_name, candidates in self.candidates.items():
+            if not candidates:
+                continue
+            listed = ", ".join(
+                f"{c.header or column_letter(c.column)!r} (column {column_letter(c.column)},"
+                f" {c.reason} {c.score:g})"
+                for c in candidates
+            )
+            found.append(f"{field_name}: {listed}")
+        seen = "; ".join(found) or "no candidates"
+        return f"sheet {self.sheet!r}: {'; '.join(self.review)}. Candidates: {seen}"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "sheet": self.sheet,
+            "header_row": self.header_row,
+            "header_rows": self.header_rows,
+            "currency": self.currency,
+            "fingerprint": self.fingerprint,
+            "columns": [asdict(c) for c in self.columns],
+            "memory": asdict(self.memory) if self.memory else None,
+        }
+
+
+@dataclass
+class MappedSheet:
+    mapping: SheetMapping
+    rows: list[tuple[int, dict[str, CellValue]]]  # (1-based row number, cells by key)
+
+
+def fingerprint(texts: tuple[str | None, ...] | list[str | None], has_header: bool) -> str:
+    """Identifies a header layout: the normalised header texts in column order."""
+    if not has_header:
+        basis = f"headerless:{len(texts)}"
+    else:
+        basis = "|".join(" ".join(normalise_header(t or "")).strip() for t in texts).rstrip("|")
+    return hashlib.sha256(basis.encode()).hexdigest()[:16]
+
+
+def _keys(texts: tuple[str | None, ...]) -> list[str]:
+    keys: list[str] = []
+    seen: set[str] = set()
+    for i, text in enumerate(texts):
+        key = text or f"col_{column_letter(i).lower()}"
+        if key in seen:
+            key = f"{key}__{column_letter(i)}"
+        seen.add(key)
+        keys.append(key)
+    return keys
+
+
+def _assign(col: ColumnMapping, field_name: str, score: float, reason: str) -> None:
+    col.field, col.score, col.reason = field_name, round(score, 1), reason
+    col.characteristic_key = col.meaning = None
+
+
+def map_sheet(
+    sheet: Sheet,
+    overrides: dict[str, str] | None = None,
+    where: str = "",
+    memory: list[RememberedMapping] | None = None,
+    merges: list[Merge] | None = None,
+) -> MappedSheet:
+    """Find the header, map columns to fields, and key each data row's cells."""
+    rows = sheet.rows
+    label = f"{where}, sheet {sheet.name!r}" if where else f"sheet {sheet.name!r}"
+    if not any(any(v is not None for v in r) for r in rows):
+        raise NoDataRowsError(f"{label}: the sheet is empty")
+    header = detect_header(rows, merges if merges is not None else sheet.merges)
+    width = len(header.texts)
+    keys = _keys(header.texts)
+    columns = [
+        ColumnMapping(index=i, letter=column_letter(i), header=header.texts[i], key=keys[i])
+        for i in range(width)
+    ]
+    data = rows[header.data_start :]
+    stats = ev.evidence(data, width)
+    mapping = SheetMapping(
+        sheet=sheet.name,
+        header_row=None if header.row is None else header.row + 1,
+        header_rows=[r + 1 for r in header.rows],
+        columns=columns,
+        fingerprint=fingerprint(header.texts, header.row is not None),
+    )
+    for col in columns:
+        _describe(col)
+    taken = _apply_overrides(columns, overrides or {})
+    if memory:
+        mapping.memory = apply_memory(
+            columns, header, mapping.fingerprint, memory, taken, sheet.name
+        )
+    _map_by_header(columns, stats, taken)
+    _map_by_values(columns, stats, taken, has_header=header.row is not None)
+    _name_characteristics(columns, has_sku="supplier_sku" in taken)
+    mapping.currency = _sheet_currency(mapping, data) or _stated_currency(rows[: header.row or 0])
+    _review(mapping, stats)
+
+    first_data_row = header.data_start + 1
+    keyed: list[tuple[int, dict[str, CellValue]]] = [
+        (first_data_row + offset, {keys[i]: v for i, v in enumerate(row) if v is not None})
+        for offset, row in enumerate(data)
+    ]
+    if not any(cells for _, cells in keyed):
+        raise NoDataRowsError(
+            f"{label}: header on row {mapping.header_row} but no data rows below it"
+        )
+    return MappedSheet(mapping=mapping, rows=keyed)
+
+
+def _describe(col: ColumnMapping) -> None:
+    """What the header says besides a field: its meaning, currency, unit, VAT, kind of price."""
+    meaning = header_meaning(col.header)
+    col.currency, col.unit, col.vat_included = meaning.currency, meaning.unit, meaning.vat_included
+    col.price_kind, col.min_quantity = meaning.price_kind, meaning.min_quantity
+    best = best_match(col.header)
+    if best is not None:
+        col.meaning, col.score, col.reason = best.meaning, best.score, best.reason
+
+
+def _apply_overrides(columns: list[ColumnMapping], overrides: dict[str, str]) -> set[str]:
+    taken: set[str] = set()
+    for col in columns:
+        target = overrides.get(col.header or "") or overrides.get(col.key)
+        if target is None:
+            continue
+        col.reason, col.score, col.meaning = "override", 100.0, None
+        if target == "ignore":
+            col.characteristic_key = None
+            col.field = None
+        elif target.startswith("characteristic:"):
+            col.characteristic_key = target.split(":", 1)[1]
+        else:
+            _assign(col, target, 100.0, "override")
+            taken.add(target)
+    return taken
+
+
+def _free(col: ColumnMapping) -> bool:
+    return col.field is None and col.reason not in ("override", "supplier_history")
+
+
+def _unexplained(col: ColumnMapping) -> bool:
+    """Free, and its header does not say what it is (a stock or brand column is no price)."""
+    return _free(col) and (col.meaning is None or col.meaning in MAPPED_FIELDS)
+
+
+def _map_by_header(
+    columns: list[ColumnMapping], stats: dict[int, ev.ColumnEvidence], taken: set[str]
+) -> None:
+    candidates: list[tuple[float, float, int, str, ColumnMapping, HeaderMatch]] = []
+    for col in columns:
+        match = best_match(col.header)
+        if match is None or not _free(col) or match.meaning not in MAPPED_FIELDS:
+            continue
+        numeric = stats[col.index].numeric if col.index in stats else 0.0
+        tiebreak = numeric if match.meaning == "price" else 0.0
+        candidates.append((match.score, tiebreak, -col.index, match.meaning, col, match))
+    for score, _, _, field_name, col, match in sorted(
+        candidates, key=lambda c: (c[0], c[1], c[2]), reverse=True
+    ):
+        if field_name in taken or col.field is not None:
+            continue
+        _assign(col, field_name, score, match.reason)
+        taken.add(field_name)
+    if "supplier_sku" not in taken:
+        maker = next((c for c in columns if c.meaning == "manufacturer_code" and _free(c)), None)
+        if maker is not None:
+            _assign(maker, "supplier_sku", min(maker.score, 80.0), maker.reason)
+            taken.add("supplier_sku")
+
+
+def _map_by_values(
+    columns: list[ColumnMapping],
+    stats: dict[int, ev.ColumnEvidence],
+    taken: set[str],
+    has_header: bool,
+) -> None:
+    def free_stats() -> list[ev.ColumnEvidence]:
+        # Columns a header already explains (stock, brand ...) are not candidates either.
+        return [s for i, s in stats.items() if _unexplained(columns[i])]
+
+    if "name" not in taken:
+        sku = next((c for c in columns if c.field == "supplier_sku"), None)
+        if sku is not None and sku.reason != "override" and _is_text_column(stats.get(sku.index)):
+            # `Item | Price`: the only text column is the item's name, not a code.
+            _assign(sku, "name", 75.0, "value_pattern")
+            taken.discard("supplier_sku")
+            taken.add("name")
+    for field_name, decide in (
+        ("price", ev.price_column),
+        ("name", ev.name_column),
+        ("currency", ev.currency_column),
+        ("supplier_sku", ev.code_column),
+    ):
+        if field_name in taken or (field_name == "supplier_sku" and has_header):
+            continue
+        found = decide(free_stats())
+        if found is not None:
+            _assign(columns[found.index], field_name, found.score, "value_pattern")
+            taken.add(field_name)
+
+
+def _is_text_column(stat: ev.ColumnEvidence | None) -> bool:
+    return stat is not None and stat.spaces >= 0.5 and stat.avg_len >= 15 and stat.numeric < 0.2
+
+
+def _name_characteristics(columns: list[ColumnMapping], has_sku: bool) -> None:
+    used: set[str] = set()
+    for col in columns:
+        if col.field is not None or (col.reason == "override" and col.characteristic_key is None):
+            if col.field is None:
+                col.reason = "ignored"
+            continue
+        if col.characteristic_key is None:
+            col.characteristic_key = _characteristic_key(col)
+        if col.characteristic_key in used:
+            col.characteristic_key = f"{col.characteristic_key}__{col.letter.lower()}"
+        used.add(col.characteristic_key)
+        col.identity = not has_sku and col.meaning in IDENTITY_MEANINGS
+
+
+def _characteristic_key(col: ColumnMapping) -> str:
+    match = best_match(col.header)
+    if match is not None and match.meaning == "price":
+        parts = ["price"]
+        if col.price_kind:
+            parts.append(col.price_kind)
+        if col.min_quantity is not None:
+            parts.append(f"from_{col.min_quantity}")
+        if col.currency:
+            parts.append(col.currency.lower())
+        if len(parts) > 1:
+            return "_".join(parts)
+    if (
+        col.meaning in OTHER_SYNONYMS
+        and col.meaning not in ("description", "variant")
+        and col.reason == "exact"
+    ):
+        return f"{col.meaning}_{col.unit}" if col.unit else col.meaning
+    return snake_key(col.header) if col.header else col.key
+
+
+def _sheet_currency(mapping: SheetMapping, data: list[list[CellValue]]) -> str | None:
+    """The list's currency as stated: the price header, a currency column, the price cells."""
+    price = mapping.column_for("price")
+    if price is not None and price.currency:
+        return price.currency
+    for col in (mapping.column_for("currency"), price):
+        if col is None:
+            continue
+        found: dict[str, int] = {}
+        for row in ev.sample_rows(data):
+            value = row[col.index] if col.index < len(row) else None
+            for word in normalise_header(str(value))[0].split() if value is not None else []:
+                code = CURRENCY_WORDS.get(word)
+                if code:
+                    found[code] = found.get(code, 0) + 1
+        if found:
+            return max(found, key=lambda c: found[c])
+    return None
+
+
+def _stated_currency(title_rows: list[list[CellValue]]) -> str | None:
+    """`Цены указаны в рублях`, `Precios en EUR`: a currency named in the title rows."""
+    for row in title_rows:
+        for value in row:
+            for word in normalise_header(str(value))[0].split() if value is not None else []:
+                if len(word) > 1 and word in CURRENCY_WORDS:
+                    return CURRENCY_WORDS[word]
+    return None
+
+
+def _review(mapping: SheetMapping, stats: dict[int, ev.ColumnEvidence]) -> None:
+    """A person decides when a required field is missing or any field is a weak guess."""
+    for field_name in ("supplier_sku", *REQUIRED_FIELDS):
+        col = mapping.column_for(field_name)
+        mapping.candidates[field_name] = _candidates(mapping, field_name, stats)
+        if col is None and field_name in REQUIRED_FIELDS:
+            mapping.review.append(f"no column can be the {field_name}")
+        elif col is not None and col.score < REVIEW_THRESHOLD:
+            mapping.review.append(
+                f"the {field_name} column {col.header or col.key!r} is a weak guess"
+                f" ({col.reason}, score {col.score:g} < {REVIEW_THRESHOLD:g})"
+            )
+
+
+def _candidates(
+    mapping: SheetMapping, field_name: str, stats: dict[int, ev.ColumnEvidence]
+) -> list[Candidate]:
+    found: list[Candidate] = []
+    for col in mapping.columns:
+        if col.field == field_name:
+            found.append(Candidate(col.index, col.header, col.score, col.reason))
+            continue
+        match = next((m for m in header_matches(col.header or "") if m.meaning == field_name), None)
+        if match is not None:
+            found.append(Candidate(col.index, col.header, match.score, match.reason))
+    if field_name == "price":
+        for s in stats.values():
+            if s.numeric >= 0.8 and all(c.column != s.index for c in found):
+                found.append(
+                    Candidate(s.index, mapping.columns[s.index].header, 50.0, "value_pattern")
+                )
+    return sorted(found, key=lambda c: (-c.score, c.column))[:5]
