@@ -62,8 +62,15 @@ def title_rows_merged_sections() -> None:
     ws.append([4, "BL-0630", "Болт DIN 933 М6х30", "12,50", "много"])
     ws.append([5, "BL-0840", "Болт DIN 933 М8х40", "18,90", "много"])
     wb.save(HERE / "title_rows_merged_sections.xlsx")
-    label("title_rows_merged_sections.xlsx", 3, 1, 2, 3, "RUB",
-          "Merged company title, contact row with digits, a counter column, merged section rows.")  # fmt: skip
+    label(
+        "title_rows_merged_sections.xlsx",
+        3,
+        1,
+        2,
+        3,
+        "RUB",
+        "Merged company title, contact row with digits, a counter column, merged section rows.",
+    )
 
 
 def two_row_header_below() -> None:
@@ -78,8 +85,15 @@ def two_row_header_below() -> None:
     ws.append(["1002", "Болгарка 125 мм 900 Вт", 3100, 3650, 8])
     ws.append(["1003", "Лобзик 650 Вт", 2800, 3300, 0])
     wb.save(HERE / "two_row_header_below.xlsx")
-    label("two_row_header_below.xlsx", 1, 0, 1, 2, None,
-          "`Цена` merged over `опт | розн` on the row below; wholesale is the leftmost price.")  # fmt: skip
+    label(
+        "two_row_header_below.xlsx",
+        1,
+        0,
+        1,
+        2,
+        None,
+        "`Цена` merged over `опт | розн` on the row below; wholesale is the leftmost price.",
+    )
 
 
 def two_row_header_above_csv() -> None:
@@ -93,8 +107,15 @@ def two_row_header_above_csv() -> None:
             "K-03;Кабель NYM 3х1,5;110,00;101,00",
         ],
     )
-    label("two_row_header_above.csv", 0, 0, 1, 2, "RUB",
-          "Price group above quantity bands, no merges (CSV); the smallest band is the price.")  # fmt: skip
+    label(
+        "two_row_header_above.csv",
+        0,
+        0,
+        1,
+        2,
+        "RUB",
+        "Price group above quantity bands, no merges (CSV); the smallest band is the price.",
+    )
 
 
 def one_c_export_cp1251() -> None:
@@ -111,8 +132,15 @@ def one_c_export_cp1251() -> None:
         ],
         encoding="cp1251",
     )
-    label("one_c_export_cp1251.csv", 3, 0, 2, 4, "RUB",
-          "1C export: Windows-1251, title rows, `Код` (always filled) and `Артикул` (not).")  # fmt: skip
+    label(
+        "one_c_export_cp1251.csv",
+        3,
+        0,
+        2,
+        4,
+        "RUB",
+        "1C export: Windows-1251, title rows, `Код` (always filled) and `Артикул` (not).",
+    )
 
 
 def leading_empty_column() -> None:
@@ -126,8 +154,15 @@ def leading_empty_column() -> None:
             ";HK-102;LED strip 5m warm white;99.90",
         ],
     )
-    label("leading_empty_column.csv", 1, 1, 2, 3, "HKD",
-          "Blank first line and an empty column A: indexes count them.")  # fmt: skip
+    label(
+        "leading_empty_column.csv",
+        1,
+        1,
+        2,
+        3,
+        "HKD",
+        "Blank first line and an empty column A: indexes count them.",
+    )
 
 
 def headerless_with_quantity() -> None:
@@ -141,8 +176,15 @@ def headerless_with_quantity() -> None:
             "FAG-6305;Подшипник FAG 6305-2Z;2;702.00",
         ],
     )
-    label("headerless_with_quantity.csv", None, 0, 1, 3, None,
-          "No header; a whole-number stock column stands before the price.")  # fmt: skip
+    label(
+        "headerless_with_quantity.csv",
+        None,
+        0,
+        1,
+        3,
+        None,
+        "No header; a whole-number stock column stands before the price.",
+    )
 
 
 def english_item_is_the_name() -> None:
@@ -155,8 +197,15 @@ def english_item_is_the_name() -> None:
             "Wood screws 4x40 box of 200,box,6.75,67.50",
         ],
     )
-    label("english_item_is_the_name.csv", 0, None, 0, 2, None,
-          "`Item` holds product names, not codes; `Unit Price` is the price, `Total` is not.")  # fmt: skip
+    label(
+        "english_item_is_the_name.csv",
+        0,
+        None,
+        0,
+        2,
+        None,
+        "`Item` holds product names, not codes; `Unit Price` is the price, `Total` is not.",
+    )
 
 
 def german_with_typos() -> None:
@@ -169,8 +218,15 @@ def german_with_typos() -> None:
             "4712-10;Textmarker gelb;50;0,89",
         ],
     )
-    label("german_with_typos.csv", 0, 0, 1, 3, "EUR",
-          "German headers, a typo (`Bezeichung`), the currency inside the price header.")  # fmt: skip
+    label(
+        "german_with_typos.csv",
+        0,
+        0,
+        1,
+        3,
+        "EUR",
+        "German headers, a typo (`Bezeichung`), the currency inside the price header.",
+    )
 
 
 def ean_only_headerless() -> None:
@@ -179,8 +235,15 @@ def ean_only_headerless() -> None:
              ("460012345678", "Сметана 20% 300 г", "119.00"),
              ("461234567890", "Творог 9% 200 г", "134.90")]  # fmt: skip
     write_csv("ean_only_headerless.csv", [f"{ean13(c)};{n};{p}" for c, n, p in items])
-    label("ean_only_headerless.csv", None, 0, 1, 2, None,
-          "No header; the only code is an EAN-13 barcode, names hold decimal commas.")  # fmt: skip
+    label(
+        "ean_only_headerless.csv",
+        None,
+        0,
+        1,
+        2,
+        None,
+        "No header; the only code is an EAN-13 barcode, names hold decimal commas.",
+    )
 
 
 def no_sku_brand_variants() -> None:
@@ -196,8 +259,15 @@ def no_sku_brand_variants() -> None:
             "Грунт глубокого проникновения;Ceresit;10 л;990",
         ],
     )
-    label("no_sku_brand_variants.csv", 0, None, 0, 3, "RUB",
-          "No code column: the same name with other brands and volumes; section rows.")  # fmt: skip
+    label(
+        "no_sku_brand_variants.csv",
+        0,
+        None,
+        0,
+        3,
+        "RUB",
+        "No code column: the same name with other brands and volumes; section rows.",
+    )
 
 
 def spanish_semicolon_title() -> None:
@@ -212,8 +282,15 @@ def spanish_semicolon_title() -> None:
             "B-200;Foco LED exterior 30W;Exterior;89,90",
         ],
     )
-    label("spanish_title_rows.csv", 2, 0, 1, 3, "EUR",
-          "Two title rows, one of them stating the currency; Spanish headers.")  # fmt: skip
+    label(
+        "spanish_title_rows.csv",
+        2,
+        0,
+        1,
+        3,
+        "EUR",
+        "Two title rows, one of them stating the currency; Spanish headers.",
+    )
 
 
 def price_before_name_ua() -> None:
@@ -226,8 +303,15 @@ def price_before_name_ua() -> None:
             "2100;UA-79;Душова система з тропічним душем;немає",
         ],
     )
-    label("price_before_name_ua.csv", 0, 1, 2, 0, "UAH",
-          "Ukrainian headers, price in the first column.")  # fmt: skip
+    label(
+        "price_before_name_ua.csv",
+        0,
+        1,
+        2,
+        0,
+        "UAH",
+        "Ukrainian headers, price in the first column.",
+    )
 
 
 CASES = [

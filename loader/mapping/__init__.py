@@ -173,7 +173,11 @@ def map_sheet(
     label = f"{where}, sheet {sheet.name!r}" if where else f"sheet {sheet.name!r}"
     if not any(any(v is not None for v in r) for r in rows):
         raise NoDataRowsError(f"{label}: the sheet is empty")
-    header = detect_header(rows, merges if merges is not None else sheet.merges)
+    known = [m.headers for m in memory or [] if m.has_header]
+    named = [h for h in (overrides or {}) if not h.startswith("col_")]
+    if len(named) >= 2:
+        known.append(list(named))
+    header = detect_header(rows, merges if merges is not None else sheet.merges, known)
     width = len(header.texts)
     keys = _keys(header.texts)
     columns = [

@@ -7,6 +7,8 @@ Rules:
   on a tie. Rows above it (company, date, contacts, blank rows) are title rows, not data.
 - A row with one meaning also counts when its shape says header: three or more text cells and
   numbers below them in the rows that follow.
+- A row holding at least half the texts of a header the supplier used before (supplier memory),
+  or of the headers named in overrides, is the header, whatever its words.
 - No such row: the list has no header, and every row is data.
 - Two-row headers (`Цена` over `опт | розн`): the row above or below the header is part of it when
   it holds only text, fewer cells than the header, and a group: a cell over (or under) several
@@ -71,14 +73,24 @@ def _looks_like_header(row: list[CellValue], below: list[list[CellValue]]) -> bo
     return len(data) >= 3 and bool(numeric_below & text_columns)
 
 
-def detect_header(rows: list[list[CellValue]], merges: list[Merge] | None = None) -> Header:
+def detect_header(
+    rows: list[list[CellValue]],
+    merges: list[Merge] | None = None,
+    remembered: list[list[str | None]] | None = None,
+) -> Header:
+    """`remembered`: headers this supplier used before, or named by overrides; a row holding at
+    least half of the texts of one of them is the header, whatever its words."""
     width = max((len(r) for r in rows), default=0)
     scan = rows[: defaults.HEADER_SCAN_ROWS]
-    best, best_idx = 0, None
+    best, best_idx = 0.0, None
     for idx, row in enumerate(scan):
-        if not _looks_like_header(row, rows[idx + 1 : idx + 8]):
+        known = max((_shared(row, h) for h in remembered or []), default=0.0)
+        if known >= 0.5 and len(_text_cells(row)) >= 2:
+            score = 100 + known
+        elif _looks_like_header(row, rows[idx + 1 : idx + 8]):
+            score = row_score(row)[0]
+        else:
             continue
-        score, _ = row_score(row)
         if score > best:
             best, best_idx = score, idx
     if best_idx is None:
@@ -94,6 +106,12 @@ def detect_header(rows: list[list[CellValue]], merges: list[Merge] | None = None
     ):
         return Header(row=best_idx, rows=(best_idx, below), texts=joined, data_start=below + 1)
     return Header(row=best_idx, rows=(best_idx,), texts=texts, data_start=best_idx + 1)
+
+
+def _shared(row: list[CellValue], header: list[str | None]) -> float:
+    mine = {" ".join(normalise_header(t)) for _, t in _text_cells(row)}
+    theirs = {" ".join(normalise_header(t)) for t in header if t}
+    return len(mine & theirs) / len(theirs) if mine and theirs else 0.0
 
 
 def _padded(row: list[CellValue], width: int) -> tuple[str | None, ...]:

@@ -44,6 +44,16 @@ class RememberedMapping:
     fields: dict[str, int]  # field -> column index, as it was
     updated_at: dt.datetime | None = None
 
+    @classmethod
+    def of(cls, mapping: SheetMapping) -> RememberedMapping:
+        return cls(
+            sheet=mapping.sheet,
+            fingerprint=mapping.fingerprint,
+            has_header=mapping.header_row is not None,
+            headers=[c.header for c in mapping.columns],
+            fields={c.field: c.index for c in mapping.columns if c.field},
+        )
+
 
 @dataclass
 class MemoryUse:
@@ -173,7 +183,7 @@ def remember(
     conn: psycopg.Connection[Any], task_id: str, supplier_code: str, mapping: SheetMapping
 ) -> None:
     """Store the sheet's confirmed mapping and what changed since the remembered one."""
-    fields = {c.field: c.index for c in mapping.columns if c.field}
+    layout = RememberedMapping.of(mapping)
     conn.execute(
         "insert into raw.supplier_mappings"
         " (supplier_code, fingerprint, sheet, has_header, headers, fields, first_task_id,"
@@ -184,11 +194,11 @@ def remember(
         " last_task_id = excluded.last_task_id, updated_at = now()",
         (
             supplier_code,
-            mapping.fingerprint,
-            mapping.sheet,
-            mapping.header_row is not None,
-            Jsonb([c.header for c in mapping.columns]),
-            Jsonb(fields),
+            layout.fingerprint,
+            layout.sheet,
+            layout.has_header,
+            Jsonb(layout.headers),
+            Jsonb(layout.fields),
             task_id,
             task_id,
         ),
