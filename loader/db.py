@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 import psycopg
 from psycopg.conninfo import conninfo_to_dict
-from sqlalchemy.engine import URL
 
 from loader.exceptions import DatabaseUnavailableError
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import URL
 
 
 @dataclass(frozen=True)
@@ -60,6 +63,8 @@ class DbParams:
         }
 
     def sqlalchemy_url(self) -> URL:
+        from sqlalchemy.engine import URL  # only migrations need it; a slow import
+
         return URL.create(
             "postgresql+psycopg",
             username=self.user,

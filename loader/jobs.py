@@ -59,7 +59,7 @@ def read_and_map(
     be a price or a name, is skipped with its reason when other sheets can be used; with none
     usable, the first error is raised (or the sheet is kept and the task needs review)."""
     where = task.source.describe()
-    overrides = {**(supplier_overrides or {}), **task.column_overrides}  # the task's win
+    overrides = merge_overrides(supplier_overrides or {}, task.column_overrides)
     mapped: list[MappedSheet] = []
     unusable: list[MappedSheet] = []
     skipped: dict[str, str] = {}
@@ -85,6 +85,14 @@ def read_and_map(
             raise first_error
         raise NoDataRowsError(f"{where}: no sheets to read")
     return mapped, skipped
+
+
+def merge_overrides(saved: dict[str, str], task: dict[str, str]) -> dict[str, str]:
+    """The task's overrides win: a saved override of the same header, or one that gives a field
+    the task gives to another column, is dropped."""
+    task_fields = {t for t in task.values() if not t.startswith("characteristic:")} - {"ignore"}
+    kept = {h: t for h, t in saved.items() if h not in task and t not in task_fields}
+    return {**kept, **task}
 
 
 def _not_a_price_list(sheet: MappedSheet) -> bool:

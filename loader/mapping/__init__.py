@@ -109,10 +109,10 @@ class SheetMapping:
             if not candidates:
                 continue
             listed = ", ".join(
-                f"{c.header or column_letter(c.column)!r} (column {column_letter(c.column)},"
-                f" {c.reason} {c.score:g})"
+                (f"{c.header!r} (column {column_letter(c.column)}," if c.header else
+                 f"column {column_letter(c.column)} (") + f" {c.reason} {c.score:g})"
                 for c in candidates
-            )
+            )  # fmt: skip
             found.append(f"{field_name}: {listed}")
         seen = "; ".join(found) or "no candidates"
         return f"sheet {self.sheet!r}: {'; '.join(self.review)}. Candidates: {seen}"
@@ -240,7 +240,7 @@ def _apply_overrides(columns: list[ColumnMapping], overrides: dict[str, str]) ->
             col.field = None
         elif target.startswith("characteristic:"):
             col.characteristic_key = target.split(":", 1)[1]
-        else:
+        elif target not in taken:  # one column per field: the leftmost override wins
             _assign(col, target, 100.0, "override")
             taken.add(target)
     return taken

@@ -162,7 +162,7 @@ def test_schema_and_migrate_commands(run, tmp_path: Path, monkeypatch: pytest.Mo
     assert CliRunner().invoke(cli.main, ["schema", "--check"]).exit_code == 1
     run("schema")
     assert json.loads(target.read_text())["title"] == "ParseTask"
-    assert "database at revision 0001" in run("migrate", "up").output
+    assert "database at revision 0002" in run("migrate", "up").output
     assert "export DATABASE_URL=" in run("services", "up").output
 
 

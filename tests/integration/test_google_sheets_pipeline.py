@@ -110,15 +110,15 @@ def test_a_google_sheet_through_the_queue_into_supplier_items(
             "ВВГнг 3х2,5",
             Decimal("1165"),
             "RUB",
-            {"category": "Кабель силовой", "остаток": 340},
+            {"category": "Кабель силовой", "stock": 340},
         ),
-        ("000452", "ПуГВ 1х1,5", Decimal("25"), "RUB", {"category": "Провод", "остаток": 0}),
+        ("000452", "ПуГВ 1х1,5", Decimal("25"), "RUB", {"category": "Провод", "stock": 0}),
         (
             "8085807E40",
             "ВВГнг 3х4",
             Decimal("1890.5"),
             "RUB",
-            {"category": "Кабель силовой", "остаток": 12},
+            {"category": "Кабель силовой", "stock": 12},
         ),
         ("R-1", "Розетка двойная", Decimal("189.9"), "RUB", {}),
     ]

@@ -16,19 +16,27 @@ def _raw_tables(url: str) -> set[str]:
     return {r[0] for r in rows}
 
 
+LANDING = {"price_rows", "task_loads", "_dlt_loads", "_dlt_version"}
+MAPPING = {"supplier_mappings", "supplier_overrides", "mapping_changes", "task_results"}
+
+
 def test_up_down_up(fresh_database: str) -> None:
     assert migrate.current_revision(fresh_database) is None
     migrate.upgrade(fresh_database)
+    assert migrate.current_revision(fresh_database) == "0002"
+    assert _raw_tables(fresh_database) == LANDING | MAPPING
+
+    migrate.downgrade(fresh_database, "0001")
     assert migrate.current_revision(fresh_database) == "0001"
-    assert _raw_tables(fresh_database) == {"price_rows", "task_loads", "_dlt_loads", "_dlt_version"}
+    assert _raw_tables(fresh_database) == LANDING
 
     migrate.downgrade(fresh_database, "base")
     assert migrate.current_revision(fresh_database) is None
     assert _raw_tables(fresh_database) == set()
 
     migrate.upgrade(fresh_database)
-    assert migrate.current_revision(fresh_database) == "0001"
-    assert _raw_tables(fresh_database) == {"price_rows", "task_loads", "_dlt_loads", "_dlt_version"}
+    assert migrate.current_revision(fresh_database) == "0002"
+    assert _raw_tables(fresh_database) == LANDING | MAPPING
 
 
 def test_dbt_builds_on_a_database_where_nothing_landed_yet(fresh_database: str, tmp_path) -> None:  # type: ignore[no-untyped-def]

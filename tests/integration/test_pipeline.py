@@ -93,20 +93,20 @@ def test_csv_and_xlsx_through_the_queue_and_a_worker(stack: Stack, tmp_path: Pat
         ("success", 2, 2, 0),
     ]
     assert supplier_items_of(stack, "q-cables") == [
-        ("000777", "Провод ПуГВ 1х1,5", Decimal("25"), "RUB", {"category": "Кабели", "остаток": 0}),
+        ("000777", "Провод ПуГВ 1х1,5", Decimal("25"), "RUB", {"category": "Кабели", "stock": 0}),
         (
             "К-001",
             "Кабель ВВГнг 3х2,5",
             Decimal("1165.00"),
             "RUB",
-            {"category": "Кабели", "остаток": 340},
+            {"category": "Кабели", "stock": 340},
         ),
         (
             "К-002",
             "Кабель ПВС 2х0,75",
             Decimal("89.90"),
             "RUB",
-            {"category": "Кабели", "остаток": 1200},
+            {"category": "Кабели", "stock": 1200},
         ),
     ]
     assert supplier_items_of(stack, "q-gadgets") == [
@@ -115,7 +115,7 @@ def test_csv_and_xlsx_through_the_queue_and_a_worker(stack: Stack, tmp_path: Pat
             "USB-C charger 65W",
             Decimal("39.9"),
             "USD",
-            {"brand": "Anker", "ean": "0123456789012"},
+            {"brand": "Anker", "barcode": "0123456789012"},
         ),
         ("GX-2", "Wireless mouse", Decimal("24.50"), "USD", {"brand": "Logitech"}),
     ]
@@ -269,5 +269,5 @@ def test_an_xlsx_sheet_that_cannot_be_used_is_skipped_with_its_reason(
     )
     assert result.status == "partial_success"
     assert list(result.skipped_sheets) == ["Notes"]
-    assert "sheet 'Notes': no column found for price" in result.skipped_sheets["Notes"]
+    assert "sheet 'Notes': no column can be the price" in result.skipped_sheets["Notes"]
     assert supplier_items_of(stack, "two-sheets") == [("A", "Гвоздь", Decimal("1.50"), None, {})]

@@ -80,7 +80,8 @@ def test_title_rows_above_the_header_are_skipped() -> None:
     [
         (["Код товара", "Номенклатура", "Стоимость"], ("Код товара", "Номенклатура", "Стоимость")),
         (["Арт.", "Товар", "Цена с НДС, ₽"], ("Арт.", "Товар", "Цена с НДС, ₽")),
-        (["Product Code", "Description", "Unit Price"], ("Product Code", "Description", "Unit Price")),
+        (["Product Code", "Description", "Unit Price"],
+         ("Product Code", "Description", "Unit Price")),
         (["Part Number", "Name", "Price (HKD)"], ("Part Number", "Name", "Price (HKD)")),
         (["Referencia", "Modelo", "PVP"], ("Referencia", "Modelo", "PVP")),
         (["Artikel", "Omschrijving", "Prijs"], ("Artikel", "Omschrijving", "Prijs")),
