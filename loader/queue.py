@@ -37,22 +37,37 @@ class Enqueued:
 
 
 def enqueue(task: ParseTask, queue: Queue) -> Enqueued:
-    """Enqueue once per task id: a second enqueue of the same id returns the existing job."""
+    """Enqueue once per task id: a second enqueue of the same id returns the existing job,
+    except after `needs_review`, when a person has decided and the task must run again."""
     try:
-        job = queue.enqueue(
-            "loader.jobs.process_task",
-            task.model_dump(mode="json"),
-            job_id=task.task_id,
-            unique=True,
-            retry=Retry(max=len(defaults.RETRY_INTERVALS), interval=defaults.RETRY_INTERVALS),
-            job_timeout=defaults.JOB_TIMEOUT_S,
-            result_ttl=defaults.RESULT_TTL_S,
-            failure_ttl=defaults.FAILURE_TTL_S,
-            description=f"{task.supplier.code}: {task.source.describe()}",
-        )
-        return Enqueued(job=job, created=True)
+        return Enqueued(job=_enqueue(task, queue), created=True)
     except DuplicateJobError:
-        return Enqueued(job=Job.fetch(task.task_id, connection=queue.connection), created=False)
+        job = Job.fetch(task.task_id, connection=queue.connection)
+        if not _waiting_for_review(job):
+            return Enqueued(job=job, created=False)
+        job.delete()
+        return Enqueued(job=_enqueue(task, queue), created=True)
+
+
+def _enqueue(task: ParseTask, queue: Queue) -> Job:
+    return queue.enqueue(
+        "loader.jobs.process_task",
+        task.model_dump(mode="json"),
+        job_id=task.task_id,
+        unique=True,
+        retry=Retry(max=len(defaults.RETRY_INTERVALS), interval=defaults.RETRY_INTERVALS),
+        job_timeout=defaults.JOB_TIMEOUT_S,
+        result_ttl=defaults.RESULT_TTL_S,
+        failure_ttl=defaults.FAILURE_TTL_S,
+        description=f"{task.supplier.code}: {task.source.describe()}",
+    )
+
+
+def _waiting_for_review(job: Job) -> bool:
+    if job.get_status(refresh=True) != JobStatus.FINISHED:
+        return False
+    result = job.return_value(refresh=True)
+    return isinstance(result, dict) and result.get("status") == "needs_review"
 
 
 class TaskFailed(Exception):

@@ -13,8 +13,10 @@ import pytest
 from click.testing import CliRunner, Result
 
 from loader import cli
+from loader import queue as task_queue
 from loader.config import get_settings
 from loader.jobs import run_task
+from loader.result import TaskResult
 from loader.task import ParseTask
 from tests.conftest import Stack
 from tests.helpers import supplier_items_of, write_csv
@@ -116,8 +118,11 @@ def test_needs_review_lands_nothing_until_a_person_decides(
         ],
     )
     task = _task(stack, "review-1", supplier, path)
+    queue = task_queue.get_queue(task_queue.connect(stack.redis_url), stack.settings.queue_name)
+    job = task_queue.enqueue(task, queue).job
+    stack.run_worker_burst()
 
-    result = run_task(task, stack.database_url, stack.settings)
+    result = TaskResult.model_validate(task_queue.wait(job, timeout_s=5))
 
     assert result.status == "needs_review"
     assert result.message is not None
@@ -135,7 +140,10 @@ def test_needs_review_lands_nothing_until_a_person_decides(
         "mapping", "set", supplier, "Колонка 2=price", "Колонка 1=characteristic:price_wholesale"
     )
     assert saved.exit_code == 0, saved.output
-    again = run_task(task, stack.database_url, stack.settings)
+    requeued = task_queue.enqueue(task, queue)  # a task waiting for review may run again
+    assert requeued.created
+    stack.run_worker_burst()
+    again = TaskResult.model_validate(task_queue.wait(requeued.job, timeout_s=5))
 
     assert again.status == "success"
     items = supplier_items_of(stack, supplier)
