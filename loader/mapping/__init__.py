@@ -26,6 +26,7 @@ Rules:
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -301,7 +302,7 @@ def _map_by_values(
         ("price", ev.price_column),
         ("name", ev.name_column),
         ("currency", ev.currency_column),
-        ("supplier_sku", ev.code_column),
+        ("supplier_sku", _code_beside_price(columns)),
     ):
         if field_name in taken or (field_name == "supplier_sku" and has_header):
             continue
@@ -309,6 +310,16 @@ def _map_by_values(
         if found is not None:
             _assign(columns[found.index], field_name, found.score, "value_pattern")
             taken.add(field_name)
+
+
+def _code_beside_price(
+    columns: list[ColumnMapping],
+) -> Callable[[list[ev.ColumnEvidence]], ev.Inferred | None]:
+    def decide(stats: list[ev.ColumnEvidence]) -> ev.Inferred | None:
+        price = next((c.index for c in columns if c.field == "price"), None)
+        return ev.code_column(stats, price)
+
+    return decide
 
 
 def _is_text_column(stat: ev.ColumnEvidence | None) -> bool:

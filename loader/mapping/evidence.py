@@ -5,8 +5,9 @@ Rules, over up to EVIDENCE_ROWS non-blank data rows (fractions are of the column
   not a running row counter, the larger typical value (a price beats a quantity).
 - name: mostly text with spaces, the longest and most filled; not a column repeating a few values
   (a brand or category).
-- supplier code: unique single code-like tokens in nearly every row, not a 1, 2, 3 counter and not
-  EAN barcodes when another code column exists; the leftmost wins.
+- supplier code: unique single code-like tokens in nearly every row, not a 1, 2, 3 counter, not
+  numbers right of the price, and not EAN barcodes when another code column exists; the
+  leftmost wins.
 - currency: cells that are currency codes or symbols (`USD`, `Р`, `руб.`).
 - barcode: valid EAN-8/12/13/14 check digits.
 A value-pattern decision scores 60-95 by its margin over the runner-up: two columns that look
@@ -152,11 +153,18 @@ def name_column(stats: list[ColumnEvidence]) -> Inferred | None:
     )
 
 
-def code_column(stats: list[ColumnEvidence]) -> Inferred | None:
+def code_column(stats: list[ColumnEvidence], price_index: int | None) -> Inferred | None:
+    """A numbers-only code stands left of the price (to its right, numbers are prices and
+    quantities)."""
     codes = [
         s
         for s in stats
-        if s.code >= 0.9 and s.unique >= 0.9 and s.fill >= 0.9 and not s.counter and s.spaces < 0.1
+        if s.code >= 0.9
+        and s.unique >= 0.9
+        and s.fill >= 0.9
+        and not s.counter
+        and s.spaces < 0.1
+        and not (s.numeric >= 0.9 and price_index is not None and s.index > price_index)
     ]
     plain = [s for s in codes if s.ean < 0.8] or codes  # a barcode only when nothing else
     if not plain:

@@ -5,7 +5,7 @@ Rules:
   match (name and price 3, supplier code 2, anything else 1). A header needs cells of at least
   two meanings, one of them a standard field, and few numbers. The best score wins; the topmost
   on a tie. Rows above it (company, date, contacts, blank rows) are title rows, not data.
-- A row with one meaning also counts when its shape says header: three or more text cells and
+- A row with one meaning also counts when its shape says header: two or more text cells and
   numbers below them in the rows that follow.
 - A row holding at least half the texts of a header the supplier used before (supplier memory),
   or of the headers named in overrides, is the header, whatever its words.
@@ -63,7 +63,7 @@ def _looks_like_header(row: list[CellValue], below: list[list[CellValue]]) -> bo
     if len(meanings) >= 2 and meanings & set(FIELDS):
         return True
     # One meaning: the shape must say header (text over numbers).
-    if len(meanings) != 1 or len(filled) < 3:
+    if len(meanings) != 1 or len(filled) < 2:
         return False
     data = [r for r in below if any(v is not None for v in r)][:5]
     numeric_below = {

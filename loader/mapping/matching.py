@@ -53,6 +53,8 @@ MEANING_PRIORITY = [
     "name",
 ]
 FIELDS = tuple(FIELD_SYNONYMS)
+# Words that decide a header alone wherever they stand in it.
+STRONG_MEANINGS = ("barcode",)
 
 
 @dataclass(frozen=True)
@@ -118,7 +120,10 @@ def header_matches(header: str) -> tuple[HeaderMatch, ...]:
             match = HeaderMatch(meaning, 100.0, "exact", syn_text)
         elif _contains(tokens, syn_tokens):
             covered = min(1.0, syn_len / base_len)
-            match = HeaderMatch(meaning, round(70 + 30 * covered, 1), "synonym", syn_text)
+            score = 70 + 30 * covered
+            if meaning in STRONG_MEANINGS:
+                score = max(score, 92.0)  # `product_ean` is a barcode whatever else it says
+            match = HeaderMatch(meaning, round(score, 1), "synonym", syn_text)
         elif short := _abbreviates(tokens, syn_tokens):
             covered = min(1.0, short / syn_len) * min(1.0, short / base_len)
             match = HeaderMatch(

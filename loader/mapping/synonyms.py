@@ -56,10 +56,17 @@ FIELD_SYNONYMS: dict[str, list[str]] = {
         "kod",
         "код виробу",
         "артикул виробника",
+        "id",
+        "product id",
+        "item id",
+        "ид",
     ],  # fmt: skip
     "name": [
         "наименование",
         "наименование товара",
+        "услуга",
+        "наименование услуги",
+        "service",
         "наименование продукции",
         "название",
         "название товара",
@@ -334,7 +341,12 @@ CURRENCY_WORDS: dict[str, str] = {
     "юань": "CNY", "zar": "ZAR", "bdt": "BDT", "৳": "BDT", "tk": "BDT", "pln": "PLN",
     "zł": "PLN", "zl": "PLN", "chf": "CHF", "inr": "INR", "₹": "INR", "rs": "INR", "try": "TRY",
     "₺": "TRY", "jpy": "JPY", "czk": "CZK", "kč": "CZK", "sek": "SEK", "nok": "NOK",
-    "dkk": "DKK", "aed": "AED", "cad": "CAD", "aud": "AUD",
+    "dkk": "DKK", "aed": "AED", "cad": "CAD", "aud": "AUD", "idr": "IDR", "rp": "IDR",
+    "vnd": "VND", "thb": "THB", "myr": "MYR", "sgd": "SGD", "krw": "KRW", "₩": "KRW",
+    "brl": "BRL", "mxn": "MXN", "ngn": "NGN", "kes": "KES", "egp": "EGP", "sar": "SAR",
+    "ils": "ILS", "₪": "ILS", "huf": "HUF", "ron": "RON", "bgn": "BGN", "kgs": "KGS",
+    "uzs": "UZS", "amd": "AMD", "gel": "GEL", "azn": "AZN", "mdl": "MDL", "pkr": "PKR",
+    "lkr": "LKR", "npr": "NPR", "nzd": "NZD",
 }  # fmt: skip
 
 UNIT_WORDS: dict[str, str] = {

@@ -237,3 +237,32 @@ def test_preview_shows_the_decision_and_writes_nothing(
     table = cli_run("preview", str(path))
     assert "Цена, руб." in table.output and "price" in table.output
     assert counts() == before
+
+
+def test_merged_section_rows_become_categories_of_the_items_below(stack: Stack) -> None:
+    supplier = f"sections-{stack.run_id}"
+    path = (
+        Path(__file__).resolve().parents[2] / "samples" / "hard" / "title_rows_merged_sections.xlsx"
+    )
+    task = ParseTask.parse(
+        {
+            "task_id": stack.task_id("sections"),
+            "supplier": {"code": supplier},
+            "source": {"type": "xlsx", "path": str(path)},
+        }
+    )
+    result = run_task(task, stack.database_url, stack.settings)
+
+    assert (result.status, result.sheets[0].header_row) == ("partial_success", 4)
+    counts = (result.rows_landed, result.items_accepted, result.rows_rejected, result.rows_skipped)
+    assert counts == (7, 4, 1, 2)
+    items = supplier_items_of(stack, supplier)
+    assert [(sku, price, c["category"]) for sku, _, price, _, c in items] == [
+        ("AN-0612", Decimal("1234.56"), "Анкеры"),
+        ("AN-0816", Decimal("2010.00"), "Анкеры"),
+        ("BL-0630", Decimal("12.50"), "Болты"),
+        ("BL-0840", Decimal("18.90"), "Болты"),
+    ]
+    logged = _one(stack, "select row_number, rule_code from marts.parsing_logs where task_id = %s",
+                  task.task_id)  # fmt: skip
+    assert logged == [(8, "price_unparseable")]
