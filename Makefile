@@ -39,7 +39,7 @@ lint: install
 	$(BIN)/mypy
 	$(BIN)/loader schema --check
 
-schema: install  ## Regenerate schemas/parse_task.schema.json from the pydantic model
+schema: install  ## Regenerate schemas/ (parse task, task result) from the pydantic models
 	$(BIN)/loader schema
 
 samples: install  ## Regenerate the synthetic sample price lists

@@ -17,7 +17,7 @@ from loader.exceptions import LoaderError
 from loader.logs import configure_logging
 from loader.sources import file_source_type
 
-SCHEMA_PATH = PROJECT_ROOT / "schemas" / "parse_task.schema.json"
+SCHEMA_DIR = PROJECT_ROOT / "schemas"
 EXIT_NEEDS_REVIEW = 3
 
 
@@ -254,6 +254,55 @@ def preview(
         click.echo(render_table(decision))
 
 
+@main.command("task")
+@click.argument("task_id")
+@click.option("--json", "as_json", is_flag=True, help="The stored TaskResult as JSON.")
+def task_view(task_id: str, as_json: bool) -> None:
+    """One task: its result and top reasons, or its state on the queue if it has not finished."""
+    from loader import queue as task_queue
+    from loader.db import connect
+    from loader.jobs import top_reasons
+
+    settings = get_settings()
+    with connect(runtime.database_url(settings)) as conn:
+        row = conn.execute(
+            "select result, finished_at from raw.task_results where task_id = %s", (task_id,)
+        ).fetchone()
+        reasons = top_reasons(conn, task_id) if row else []
+    if row is None:
+        state = task_queue.job_state(task_queue.connect(runtime.redis_url(settings)), task_id)
+        if state is None:
+            raise click.ClickException(f"no task {task_id!r} in the database or on the queue")
+        if as_json:
+            _echo_json(state)
+        else:
+            error = f": {state['error']}" if state.get("error") else ""
+            click.echo(f"task {task_id}: {state['status']}{error}")
+        return
+    result, finished_at = row
+    if as_json:
+        _echo_json(result)
+        return
+    click.echo(
+        f"task {task_id} ({result['supplier_code']}, {result['source']}): {result['status']}"
+        f" at {finished_at}"
+    )
+    click.echo(
+        f"  rows {result['rows_landed']}: {result['items_accepted']} accepted"
+        f" ({result.get('rows_warned', 0)} with warnings), {result['rows_rejected']} rejected,"
+        f" {result['rows_skipped']} skipped; {result['duration_s']} s"
+    )
+    if result.get("message"):
+        click.echo(f"  {result['message']}")
+    for name, why in result.get("skipped_sheets", {}).items():
+        click.echo(f"  skipped sheet {name!r}: {why}")
+    for reason in reasons[:10]:
+        click.echo(
+            f"  {reason.severity:5} {reason.rule_code:20} {reason.rows:6} rows,"
+            f" e.g. {reason.example}"
+        )
+
+
 @main.group()
 def mapping() -> None:
     """A supplier's remembered mappings, saved overrides and mapping changes."""
@@ -343,20 +392,20 @@ def status(as_json: bool, last: int) -> None:
 
 
 @main.command()
-@click.option("--check", is_flag=True, help="Fail if the committed schema differs from the model.")
+@click.option("--check", is_flag=True, help="Fail if a committed schema differs from its model.")
 def schema(check: bool) -> None:
-    """Write the parse-task JSON Schema (schemas/parse_task.schema.json)."""
-    from loader.task import json_schema_text
+    """Write the JSON Schemas of the parse task and the task result (schemas/)."""
+    from loader import schemas
 
-    text = json_schema_text()
     if check:
-        if not SCHEMA_PATH.exists() or SCHEMA_PATH.read_text(encoding="utf-8") != text:
-            raise click.ClickException(f"{SCHEMA_PATH} is out of date; run `loader schema`")
-        click.echo("schema up to date")
+        stale = schemas.stale(SCHEMA_DIR)
+        if stale:
+            names = ", ".join(str(p) for p in stale)
+            raise click.ClickException(f"{names} out of date; run `loader schema`")
+        click.echo("schemas up to date")
         return
-    SCHEMA_PATH.parent.mkdir(exist_ok=True)
-    SCHEMA_PATH.write_text(text, encoding="utf-8")
-    click.echo(f"wrote {SCHEMA_PATH}")
+    for path in schemas.write(SCHEMA_DIR):
+        click.echo(f"wrote {path}")
 
 
 @main.group()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+from typing import Any
 
 import structlog
 from psycopg.types.json import Jsonb
@@ -23,7 +24,7 @@ from loader.landing import land
 from loader.logs import get_logger
 from loader.mapping import MappedSheet, map_sheet, memory
 from loader.mapping.memory import RememberedMapping
-from loader.result import SheetReport, TaskResult
+from loader.result import Reason, SheetReport, TaskResult
 from loader.sources import get_source
 from loader.task import ParseTask
 
@@ -207,6 +208,9 @@ def _needs_review(
     )
 
 
+TOP_REASONS = 5
+
+
 def _report(
     task: ParseTask,
     mapped: list[MappedSheet],
@@ -217,20 +221,14 @@ def _report(
 ) -> TaskResult:
     with connect(database_url) as conn:
         summary = conn.execute(
-            "select rows_landed, items_accepted, rows_rejected, rows_skipped"
+            "select rows_landed, items_accepted, rows_rejected, rows_skipped, rows_warned"
             " from marts.task_summaries where task_id = %s and load_id = %s",
             (task.task_id, load_id),
         ).fetchone()
         if summary is None:
             raise TransformError(f"task {task.task_id}: dbt ran but produced no task summary")
-        by_rule: dict[str, int] = dict(
-            conn.execute(
-                "select rule_code, count(*) from marts.parsing_logs where task_id = %s"
-                " and load_id = %s group by rule_code order by rule_code",
-                (task.task_id, load_id),
-            ).fetchall()
-        )
-    rows_landed, accepted, rejected, skipped_rows = summary
+        reasons = top_reasons(conn, task.task_id, load_id)
+    rows_landed, accepted, rejected, skipped_rows, warned = summary
     return TaskResult(
         task_id=task.task_id,
         supplier_code=task.supplier.code,
@@ -240,8 +238,26 @@ def _report(
         items_accepted=accepted,
         rows_rejected=rejected,
         rows_skipped=skipped_rows,
-        rejected_by_rule=by_rule,
+        rows_warned=warned,
+        rejected_by_rule={r.rule_code: r.rows for r in reasons if r.severity == "error"},
+        warned_by_rule={r.rule_code: r.rows for r in reasons if r.severity == "warn"},
+        top_reasons=reasons[:TOP_REASONS],
         sheets=_sheet_reports(mapped),
         skipped_sheets=skipped,
         duration_s=round(time.monotonic() - started, 3),
     )
+
+
+def top_reasons(conn: Any, task_id: str, load_id: str | None = None) -> list[Reason]:
+    """Every rule the task's rows broke, errors first, then by how many rows."""
+    rows = conn.execute(
+        "select rule_code, severity, count(*),"
+        " (array_agg(format('sheet %%s, row %%s, column %%s, value %%s: %%s', sheet, row_number,"
+        "   coalesce(column_key, '-'), coalesce(quote_literal(left(raw_value, 80)), '-'),"
+        "   message) order by sheet, row_number))[1]"
+        " from marts.parsing_logs where task_id = %s and (%s::text is null or load_id = %s)"
+        " group by rule_code, severity"
+        " order by severity = 'error' desc, count(*) desc, rule_code",
+        (task_id, load_id, load_id),
+    ).fetchall()
+    return [Reason(rule_code=r, severity=s, rows=n, example=e) for r, s, n, e in rows]

@@ -64,7 +64,7 @@ def land(task: ParseTask, sheets: list[MappedSheet], database_url: str, work_dir
                     "supplier_code": task.supplier.code,
                     "sheet": sheet.mapping.sheet,
                     "row_number": row_number,
-                    "cells": cells,
+                    "cells": {_storable(k): _storable(v) for k, v in cells.items()},
                 }
 
     task_row = {
@@ -114,6 +114,11 @@ def land(task: ParseTask, sheets: list[MappedSheet], database_url: str, work_dir
         except PipelineStepFailed as err:
             raise _classify(err, task) from err
     return Landing(load_id=info.loads_ids[-1], row_count=row_count, received_at=received_at)
+
+
+def _storable(value: Any) -> Any:
+    """PostgreSQL text and JSONB cannot hold NUL; a sheet cell can. It becomes U+FFFD."""
+    return value.replace("\x00", "\ufffd") if isinstance(value, str) else value
 
 
 def _classify(err: Exception, task: ParseTask) -> LoaderError:

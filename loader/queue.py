@@ -157,3 +157,16 @@ def no_retry_for_permanent_errors(
     ):
         job.retries_left = 0
     return True  # let the next handler (RQ's default) run too
+
+
+def job_state(conn: Redis, task_id: str) -> dict[str, Any] | None:
+    """A task's state on the queue (queued, started, scheduled, failed...), or None if unknown."""
+    try:
+        job = Job.fetch(task_id, connection=conn)
+    except NoSuchJobError:
+        return None
+    status = job.get_status(refresh=True)
+    state: dict[str, Any] = {"task_id": task_id, "status": status.value if status else None}
+    if status == JobStatus.FAILED:
+        state["error"] = last_error(job)
+    return state

@@ -17,16 +17,33 @@ class SheetReport(BaseModel):
     review: list[str] = Field(default_factory=list, description="Why a person must decide")
 
 
+class Reason(BaseModel):
+    """One row rule the task's rows broke, with how many rows and the first of them."""
+
+    rule_code: str
+    severity: Literal["error", "warn"]
+    rows: int
+    example: str = Field(description="Sheet, row, column, value and message of the first row")
+
+
 class TaskResult(BaseModel):
+    """What a finished task reports. Every landed row is counted once:
+    rows_landed = items_accepted + rows_rejected + rows_skipped."""
+
     task_id: str
     supplier_code: str
     source: str
     status: TaskStatus
-    rows_landed: int
-    items_accepted: int
-    rows_rejected: int
-    rows_skipped: int
-    rejected_by_rule: dict[str, int]
+    rows_landed: int = Field(description="Data rows read and landed (below the header)")
+    items_accepted: int = Field(description="Rows that became or updated supplier items")
+    rows_rejected: int = Field(description="Rows that broke an error rule (see parsing_logs)")
+    rows_skipped: int = Field(description="Blank and section rows")
+    rows_warned: int = Field(default=0, description="Accepted rows that broke a warn rule")
+    rejected_by_rule: dict[str, int] = Field(description="Rejected rows per error rule")
+    warned_by_rule: dict[str, int] = Field(default_factory=dict, description="Per warn rule")
+    top_reasons: list[Reason] = Field(
+        default_factory=list, description="The most frequent rules broken, errors first"
+    )
     sheets: list[SheetReport]
     skipped_sheets: dict[str, str]
     duration_s: float

@@ -1,13 +1,12 @@
 """The parse-task message: what a script puts on the queue and what the worker accepts.
 
 Validated on enqueue and again in the worker. `schemas/parse_task.schema.json` is generated from
-this model (`loader schema`); a test fails when the two drift apart.
+this model (`loader schema`, see loader.schemas); a test fails when the two drift apart.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import json
 import re
 from typing import TYPE_CHECKING, Annotated, Any, Union
 
@@ -76,9 +75,3 @@ class ParseTask(BaseModel):
             return cls.model_validate(payload)
         except ValidationError as err:
             raise InvalidTaskError(f"invalid parse task: {err}") from err
-
-
-def json_schema_text() -> str:
-    schema = ParseTask.model_json_schema()
-    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
-    return json.dumps(schema, indent=2, ensure_ascii=False, sort_keys=True) + "\n"

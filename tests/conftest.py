@@ -11,6 +11,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
@@ -70,10 +71,19 @@ def _create_database(admin_url: str, name: str) -> str:
 
 
 def _drop_database(admin_url: str, name: str) -> None:
-    with psycopg.connect(DbParams.from_url(admin_url).conninfo(), autocommit=True) as conn:
-        conn.execute(
-            sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name))
-        )
+    # An autovacuum worker on the database (it belongs to the superuser) cannot be terminated
+    # by our role; it finishes within moments, so try again.
+    for attempt in range(20):
+        try:
+            with psycopg.connect(DbParams.from_url(admin_url).conninfo(), autocommit=True) as conn:
+                conn.execute(
+                    sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name))
+                )
+            return
+        except psycopg.errors.InsufficientPrivilege:
+            if attempt == 19:
+                raise
+            time.sleep(0.5)
 
 
 def _delete_queue(redis_url: str, queue_name: str) -> None:

@@ -156,12 +156,14 @@ def test_invalid_task_is_refused_on_enqueue(run) -> None:  # type: ignore[no-unt
 
 
 def test_schema_and_migrate_commands(run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
-    assert "schema up to date" in run("schema", "--check").output
-    target = tmp_path / "schema.json"
-    monkeypatch.setattr(cli, "SCHEMA_PATH", target)
+    assert "schemas up to date" in run("schema", "--check").output
+    monkeypatch.setattr(cli, "SCHEMA_DIR", tmp_path)
     assert CliRunner().invoke(cli.main, ["schema", "--check"]).exit_code == 1
     run("schema")
-    assert json.loads(target.read_text())["title"] == "ParseTask"
+    assert json.loads((tmp_path / "parse_task.schema.json").read_text())["title"] == "ParseTask"
+    result_schema = json.loads((tmp_path / "task_result.schema.json").read_text())
+    assert result_schema["title"] == "TaskResult"
+    assert "needs_review" in result_schema["properties"]["status"]["enum"]
     assert "database at revision 0002" in run("migrate", "up").output
     assert "export DATABASE_URL=" in run("services", "up").output
 

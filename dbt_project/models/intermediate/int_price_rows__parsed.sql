@@ -4,12 +4,17 @@
         unique_key=['load_id', 'sheet', 'row_number'],
         incremental_strategy='merge',
         on_schema_change='append_new_columns',
-        indexes=[{'columns': ['load_id']}, {'columns': ['parsed_at']}],
+        indexes=[
+            {'columns': ['load_id']},
+            {'columns': ['parsed_at']},
+            {'columns': ['supplier_code', 'supplier_sku']},
+        ],
     )
 }}
 
--- Every landed row, once: mapped to the standard fields, parsed, and given exactly one outcome
--- (accepted, rejected with a rule, or skipped as a blank or section row).
+-- Every landed row, once: mapped to the standard fields, parsed, checked against every row_rule
+-- declared in _intermediate__models.yml, and given exactly one outcome: accepted (possibly with
+-- warnings), rejected (an error rule failed) or skipped (a blank or section row).
 
 with
 
@@ -216,38 +221,141 @@ with_category as (
 
 ),
 
-ruled as (
+checked as (
 
     select
         with_category.*,
+        with_category.price_cell #>> '{}' as price_text,
+        {{ normalize_currency('with_category.currency_text') }} as currency_from_text,
         case
-            when filled_cells = 0 then 'blank_row'
-            when is_section_row then 'section_row'
-            when item_name is null then 'missing_name'
-            when has_sku_column and supplier_sku_text is null then 'missing_sku'
-            when price_cell is null then 'missing_price'
-            when price is null then 'price_unparseable'
-            when price <= 0 then 'price_not_positive'
-            when currency_text is not null
-                and {{ normalize_currency('currency_text') }} is null then 'unknown_currency'
-        end as row_rule
+            when with_category.filled_cells = 0 then 'blank_row'
+            when with_category.is_section_row then 'section_row'
+        end as skip_reason
     from with_category
 
 ),
 
-deduplicated as (
+row_checked as (
 
-    -- The same code twice in one list: the first row (by sheet, then row number) wins; the
-    -- later ones are rejected as duplicate_sku.
+    -- Rules of scope `row` (declared as row_rule tests in _intermediate__models.yml).
     select
-        ruled.*,
+        checked.*,
         case
-            when ruled.row_rule is null then row_number() over (
-                partition by ruled.load_id, ruled.supplier_sku, ruled.row_rule is null
-                order by ruled.sheet, ruled.row_number
-            )
+            when checked.skip_reason is null then {{ failed_rule_codes('row') }}
+            else '{}'::text[]
+        end as row_failures
+    from checked
+
+),
+
+occurrences as (
+
+    -- The same code twice in one list: among rows that pass the row rules, the first (by sheet,
+    -- then row number) is occurrence 1; the rule `duplicate_sku` rejects the later ones.
+    select
+        row_checked.*,
+        case
+            when row_checked.skip_reason is null
+                and not row_checked.row_failures && {{ error_rule_codes() }}
+                then row_number() over (
+                    partition by
+                        row_checked.load_id,
+                        row_checked.supplier_sku,
+                        row_checked.skip_reason is null
+                        and not row_checked.row_failures && {{ error_rule_codes() }}
+                    order by row_checked.sheet, row_checked.row_number
+                )
         end as sku_occurrence
-    from ruled
+    from row_checked
+
+),
+
+list_checked as (
+
+    select
+        occurrences.*,
+        occurrences.row_failures || case
+            when occurrences.skip_reason is null then {{ failed_rule_codes('list') }}
+            else '{}'::text[]
+        end as list_failures
+    from occurrences
+
+),
+
+batch_accepted as (
+
+    select
+        supplier_code, supplier_sku, submitted_at, load_id, sheet, row_number, price, currency,
+        true as is_new
+    from list_checked
+    where skip_reason is null and not list_failures && {{ error_rule_codes() }}
+
+),
+
+{% if is_incremental() %}
+earlier_accepted as (
+
+    -- Only the items of this batch: the history of everything else is not needed.
+    select
+        parsed.supplier_code, parsed.supplier_sku, parsed.submitted_at, parsed.load_id,
+        parsed.sheet, parsed.row_number, parsed.price, parsed.currency,
+        false as is_new
+    from {{ this }} as parsed
+    inner join (select distinct supplier_code, supplier_sku from batch_accepted) as items
+        on parsed.supplier_code = items.supplier_code
+        and parsed.supplier_sku = items.supplier_sku
+    where parsed.outcome = 'accepted'
+
+),
+{% endif %}
+
+price_series as (
+
+    -- The item's previous accepted price, in the order the lists were submitted.
+    select
+        series.*,
+        lag(series.price) over item_history as previous_price,
+        lag(series.currency) over item_history as previous_currency
+    from (
+        select * from batch_accepted
+        {% if is_incremental() %}
+        union all
+        select * from earlier_accepted
+        {% endif %}
+    ) as series
+    window item_history as (
+        partition by series.supplier_code, series.supplier_sku
+        order by series.submitted_at, series.load_id, series.sheet, series.row_number
+    )
+
+),
+
+with_history as (
+
+    select
+        list_checked.*,
+        price_series.previous_price,
+        price_series.previous_currency
+    from list_checked
+    left join price_series
+        on price_series.is_new
+        and list_checked.load_id = price_series.load_id
+        and list_checked.sheet = price_series.sheet
+        and list_checked.row_number = price_series.row_number
+
+),
+
+history_checked as (
+
+    -- Rules of scope `history` (price anomalies) compare an accepted row with the item's
+    -- previous price; they warn and never reject.
+    select
+        with_history.*,
+        with_history.list_failures || case
+            when with_history.previous_price is not null then {{ failed_rule_codes('history') }}
+            else '{}'::text[]
+        end as failed_rules
+    from with_history
 
 ),
 
@@ -266,29 +374,38 @@ final as (
         item_name,
         currency,
         category,
+        supplier_sku_text,
+        price_text,
+        currency_text,
+        currency_from_text,
 
         -- numerics
         price,
+        sku_occurrence,
+        previous_price,
+        previous_currency,
 
         -- outcome
         case
-            when row_rule in ('blank_row', 'section_row') then 'skipped'
-            when row_rule is not null or sku_occurrence > 1 then 'rejected'
+            when skip_reason is not null then 'skipped'
+            when failed_rules && {{ error_rule_codes() }} then 'rejected'
             else 'accepted'
         end as outcome,
-        coalesce(row_rule, case when sku_occurrence > 1 then 'duplicate_sku' end) as rule_code,
-        case
-            when row_rule = 'missing_name' then name_key
-            when row_rule = 'missing_sku' or sku_occurrence > 1 then sku_key
-            when row_rule in ('missing_price', 'price_unparseable', 'price_not_positive') then price_key
-            when row_rule = 'unknown_currency' then currency_key
-        end as failed_column,
-        case
-            when row_rule in ('missing_price', 'price_unparseable', 'price_not_positive')
-                then price_cell #>> '{}'
-            when row_rule = 'unknown_currency' then currency_text
-            when sku_occurrence > 1 then supplier_sku
-        end as failed_value,
+        coalesce(
+            skip_reason,
+            (
+                select min(code) from unnest(failed_rules) as code
+                where code = any({{ error_rule_codes() }})
+            )
+        ) as rule_code,
+        failed_rules,
+
+        -- mapping facts, for the log
+        has_sku_column,
+        sku_key,
+        name_key,
+        price_key,
+        currency_key,
 
         -- characteristics: unmapped columns plus the category of the section above
         case
@@ -304,7 +421,7 @@ final as (
 
         -- raw
         cells as raw_cells
-    from deduplicated
+    from history_checked
 
 )
 

@@ -8,8 +8,10 @@
     )
 }}
 
--- Every landed row that did not become a supplier item, with the rule it broke. Append-only in
--- effect: a row is logged once per rule, and re-processing the same task does not log it again.
+-- One row per row rule a landed row broke: errors (the row was rejected) and warnings (the row
+-- was accepted). The rules, their messages and offending columns come from the row_rule tests
+-- declared on int_price_rows__parsed. Append-only in effect: a re-processed task logs nothing
+-- twice (the key is task, sheet, row and rule), and nothing is ever deleted.
 
 with
 
@@ -19,12 +21,34 @@ parsed_rows as (
 
 ),
 
-rejected as (
+new_rows as (
 
     select parsed_rows.*
     from parsed_rows
     where {{ parsed_since_last_run('parsed_rows.parsed_at') }}
-        and parsed_rows.outcome = 'rejected'
+        and cardinality(parsed_rows.failed_rules) > 0
+
+),
+
+failures as (
+
+    {% for rule in row_rules() %}
+    select
+        new_rows.*,
+        '{{ rule.rule_code }}'::text as failed_rule,
+        '{{ rule.rule_severity }}'::text as failed_severity,
+        ({{ rule.message }})::text as failure_message,
+        ({{ rule.get('column', 'null') }})::text as failure_column,
+        ({{ rule.get('value', 'null') }})::text as failure_value
+    from new_rows
+    where '{{ rule.rule_code }}' = any(new_rows.failed_rules)
+    {% if not loop.last %}union all{% endif %}
+    {% else %}
+    select new_rows.*, null::text as failed_rule, null::text as failed_severity,
+        null::text as failure_message, null::text as failure_column, null::text as failure_value
+    from new_rows
+    where false
+    {% endfor %}
 
 ),
 
@@ -32,26 +56,18 @@ final as (
 
     select
         -- ids
-        md5(task_id || '|' || sheet || '|' || row_number || '|' || rule_code) as parsing_log_id,
+        md5(task_id || '|' || sheet || '|' || row_number || '|' || failed_rule) as parsing_log_id,
         task_id,
         supplier_code,
         sheet,
         row_number,
 
         -- what went wrong
-        rule_code,
-        'error' as severity,
-        case rule_code
-            when 'missing_name' then 'the item has no name'
-            when 'missing_sku' then 'the item has no code, but the list has a code column'
-            when 'missing_price' then 'the item has no price'
-            when 'price_unparseable' then format('price %L is not a number', failed_value)
-            when 'price_not_positive' then format('price %s is not above zero', failed_value)
-            when 'unknown_currency' then format('currency %L is not a known currency', failed_value)
-            when 'duplicate_sku' then format('code %L already appeared earlier in this list', failed_value)
-        end as message,
-        failed_column as column_key,
-        failed_value as raw_value,
+        failed_rule as rule_code,
+        failed_severity as severity,
+        failure_message as message,
+        failure_column as column_key,
+        failure_value as raw_value,
         raw_cells as raw_row,
 
         -- timestamps
@@ -60,7 +76,7 @@ final as (
         -- metadata
         load_id,
         parsed_at as source_parsed_at
-    from rejected
+    from failures
 
 )
 

@@ -48,6 +48,9 @@ final as (
         count(*) filter (where outcome = 'accepted') as items_accepted,
         count(*) filter (where outcome = 'rejected') as rows_rejected,
         count(*) filter (where outcome = 'skipped') as rows_skipped,
+        count(*) filter (
+            where outcome = 'accepted' and cardinality(failed_rules) > 0
+        ) as rows_warned,
 
         -- timestamps
         max(received_at) as received_at,

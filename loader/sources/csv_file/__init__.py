@@ -38,6 +38,10 @@ BOMS = [
     (b"\xef\xbb\xbf", "utf-8"),
 ]
 SNIFF_LINES = 50
+# Python's csv refuses cells over 128 KiB; a supplier's 1 MB description is data, not an error
+# (dbt's value_too_long rule decides about names and codes).
+MAX_CELL_CHARS = 16 * 1024 * 1024
+csv.field_size_limit(MAX_CELL_CHARS)
 
 
 class CsvConfig(SourceConfig):
