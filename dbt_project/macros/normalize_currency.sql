@@ -5,7 +5,10 @@
         when upper(trim({{ text_expr }})) in (
             'RUB', 'USD', 'EUR', 'UAH', 'BYN', 'KZT', 'GBP', 'CNY', 'HKD', 'ZAR', 'BDT', 'PLN',
             'CHF', 'JPY', 'TRY', 'AED', 'INR', 'SEK', 'NOK', 'DKK', 'CZK', 'HUF', 'CAD', 'AUD',
-            'UZS', 'GEL', 'AMD', 'AZN', 'KGS', 'MDL'
+            'UZS', 'GEL', 'AMD', 'AZN', 'KGS', 'MDL', 'IDR', 'VND', 'THB', 'MYR', 'SGD', 'KRW',
+            'BRL', 'MXN', 'NGN', 'KES', 'EGP', 'SAR', 'ILS', 'RON', 'BGN', 'PKR', 'LKR', 'NPR',
+            'NZD', 'PHP', 'TWD', 'ARS', 'CLP', 'COP', 'PEN', 'QAR', 'KWD', 'BHD', 'OMR', 'JOD',
+            'MAD', 'TND', 'RSD', 'ISK', 'TJS', 'TMT', 'MNT'
         ) then upper(trim({{ text_expr }}))
         when lower(regexp_replace(trim({{ text_expr }}), '[.\s]', '', 'g')) in (
             'р', 'руб', 'рубль', 'рублей', '₽', 'rur', 'rub'
