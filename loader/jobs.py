@@ -10,6 +10,7 @@ import datetime as dt
 import time
 from typing import Any
 
+import psycopg
 import structlog
 from psycopg.types.json import Jsonb
 from rq import get_current_job
@@ -147,9 +148,35 @@ def run_task(task: ParseTask, database_url: str, settings: Settings) -> TaskResu
         return result
     except LoaderError as err:
         log.error("task_failed", error_code=err.code, retriable=err.retriable, error=str(err))
+        if not err.retriable:
+            _store_failure(task, err, database_url, started)
         raise
     finally:
         structlog.contextvars.unbind_contextvars("task_id", "supplier", "source")
+
+
+def _store_failure(task: ParseTask, err: LoaderError, database_url: str, started: float) -> None:
+    """A task that failed for good gets a `failed` result too, so `loader task` can say why.
+    Best effort: the error itself is what the queue reports."""
+    result = TaskResult(
+        task_id=task.task_id,
+        supplier_code=task.supplier.code,
+        source=task.source.describe(),
+        status="failed",
+        rows_landed=0,
+        items_accepted=0,
+        rows_rejected=0,
+        rows_skipped=0,
+        rejected_by_rule={},
+        sheets=[],
+        skipped_sheets={},
+        duration_s=round(time.monotonic() - started, 3),
+        message=f"{err.code}: {err}",
+    )
+    try:
+        store_result(database_url, result)
+    except (LoaderError, psycopg.Error):
+        get_logger().warning("task_result_not_stored", task_id=task.task_id)
 
 
 def store_result(database_url: str, result: TaskResult) -> None:

@@ -15,7 +15,7 @@ from click.testing import CliRunner
 from loader import cli, migrate
 from loader.config import Settings, get_settings
 from loader.db import DbParams
-from loader.exceptions import TransformError
+from loader.exceptions import SourceNotFoundError, TransformError
 from loader.jobs import run_task
 from loader.sources import file_source_type
 from loader.task import ParseTask
@@ -164,6 +164,11 @@ def test_loader_task_shows_the_result_and_its_top_errors(
     assert "3: 1 accepted (0 with warnings), 2 rejected" in shown.output
     assert "price_unparseable" in shown.output and "2 rows" in shown.output
     assert "row 3, column Цена, value 'по запросу'" in shown.output
+    gone = _task(stack.task_id("view-gone"), f"view-{stack.run_id}", tmp_path / "gone.csv")
+    with pytest.raises(SourceNotFoundError):
+        run_task(gone, stack.database_url, stack.settings)
+    failed = CliRunner().invoke(cli.main, ["task", gone.task_id], catch_exceptions=False)
+    assert "failed" in failed.output and "source_not_found" in failed.output
     missing = CliRunner().invoke(cli.main, ["task", "no-such-task"])
     assert missing.exit_code == 1 and "no task 'no-such-task'" in missing.output
 
@@ -174,8 +179,8 @@ def test_hostile_cells_are_stored_as_data_or_rejected(stack: Stack, tmp_path: Pa
     path = write_csv(
         tmp_path / "hostile.csv",
         [
-            "Артикул;Наименование;Цена;\"'; drop table raw.price_rows; --\"",
-            "H-1;\"'); delete from marts.supplier_items; --\";10;x",
+            'Артикул;Наименование;Цена;"\'; drop table raw.price_rows; --"',
+            'H-1;"\'); delete from marts.supplier_items; --";10;x',
             "H-2;Кабель 🔌⚡ Cáblé 電纜;20;\x07bell\x1b[31m",
             f"H-3;{megabyte};30;",
             f"H-4;Описание огромное;40;{megabyte}",
