@@ -126,16 +126,18 @@ def _print_summary(
             " from marts.supplier_items group by 1 order by 1"
         ).fetchall()
         reasons = conn.execute(
-            "select rule_code, count(*),"
+            "select rule_code, severity, count(*),"
             " min(format('%%s row %%s: %%s', sheet, row_number, message))"
-            " from marts.parsing_logs where task_id = any(%s) group by 1 order by 2 desc, 1",
+            " from marts.parsing_logs where task_id = any(%s) group by 1, 2"
+            " order by severity, 3 desc, 1",
             (task_ids,),
         ).fetchall()
     print("\nItems per supplier (marts.supplier_items)", file=out)
     for supplier, count, currencies in items:
         print(f"  {supplier:24} {count:>6}  {currencies}", file=out)
-    print("\nRows rejected, by reason (marts.parsing_logs)", file=out)
-    for rule, count, example in reasons:
-        print(f"  {rule:20} {count:>4}  e.g. {example}", file=out)
+    print("\nRows rejected (error) or accepted with a warning (warn), by rule"
+          " (marts.parsing_logs)", file=out)  # fmt: skip
+    for rule, severity, count, example in reasons:
+        print(f"  {rule:20} {severity:5} {count:>4}  e.g. {example}", file=out)
     if not reasons:
         print("  none", file=out)
