@@ -42,6 +42,20 @@ class Settings(BaseSettings):
     google_backoff_base_s: float = Field(default=2.0, ge=0)
     google_max_attempts: int = Field(default=4, ge=1, le=10)
 
+    # Limits on what a supplier's file may be (a file over one fails with `limit_exceeded`).
+    max_file_mb: float = Field(default=200, gt=0)
+    max_rows: int = Field(default=2_000_000, gt=0)  # per sheet
+    max_columns: int = Field(default=1_000, gt=0)
+    max_cell_chars: int = Field(default=2_000_000, gt=0)
+    max_sheets: int = Field(default=50, gt=0)
+    max_xlsx_unzipped_mb: float = Field(default=1_000, gt=0)  # zip bombs
+    max_xlsx_compression_ratio: float = Field(default=200, gt=1)
+    task_timeout_s: int = Field(default=30 * 60, gt=0)  # RQ job timeout: a clean stop
+    # File sources may only read under this directory (symlinks resolved); unset: anywhere.
+    files_root: Path | None = None
+    # Google Sheets URLs must be https on one of these hosts.
+    google_allowed_hosts: list[str] = Field(default_factory=lambda: ["docs.google.com"])
+
     queue_name: str = "ingest"
     log_format: Literal["auto", "json", "console"] = "auto"
     log_level: str = "INFO"

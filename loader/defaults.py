@@ -5,7 +5,6 @@ QUEUE_NAME = "ingest"
 # Queue semantics from DESIGN.md: 3 retries at 1 s, 5 s, 25 s for retriable errors.
 RETRY_INTERVALS = [1, 5, 25]
 # dbt runs inside the job; RQ's 180 s default is too short for big lists.
-JOB_TIMEOUT_S = 30 * 60
 RESULT_TTL_S = 7 * 24 * 3600
 FAILURE_TTL_S = 365 * 24 * 3600
 

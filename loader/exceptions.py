@@ -80,3 +80,19 @@ class DatabaseUnavailableError(RetriableError):
 
 class SourceTemporarilyUnavailableError(RetriableError):
     code = "source_unavailable"
+
+
+class LimitExceededError(PermanentError):
+    """The file is bigger, wider or deeper than the configured limits allow."""
+
+    code = "limit_exceeded"
+
+
+class SourceNotAllowedError(PermanentError):
+    """The source is outside what the worker is configured to read."""
+
+    code = "source_not_allowed"
+
+
+class TaskTimeoutError(PermanentError):
+    code = "task_timeout"

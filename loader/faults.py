@@ -5,7 +5,8 @@ LOADER_FAULT="<action>@<stage>" fires at a stage of a task (read, land, transfor
   (at `transform` after a short delay, so that dbt is mid-run);
 - drop_db: terminate every other connection to the task's database after a short delay, as a
   database restart would;
-- fail: raise a retriable error.
+- fail: raise a retriable error;
+- hang: sleep far longer than any task may take (the job timeout must stop it).
 LOADER_FAULT_ONCE=<path>: fire only while the file does not exist (it is created on firing), so
 the retry runs clean.
 """
@@ -15,12 +16,14 @@ from __future__ import annotations
 import os
 import signal
 import threading
+import time
 from pathlib import Path
 
 from loader.exceptions import RetriableError
 
 STAGES = ("read", "land", "transform", "report")
 DELAY_S = 0.8
+HANG_S = 3600
 
 
 class InjectedFault(RetriableError):
@@ -43,6 +46,8 @@ def checkpoint(stage: str, database_url: str | None = None) -> None:
         threading.Timer(DELAY_S, _drop_connections, args=(database_url,)).start()
     elif action == "fail":
         raise InjectedFault(f"injected failure at {stage}")
+    elif action == "hang":
+        time.sleep(HANG_S)
 
 
 def _first_time() -> bool:

@@ -26,7 +26,7 @@ from loader.logs import get_logger
 from loader.mapping import MappedSheet, map_sheet, memory
 from loader.mapping.memory import RememberedMapping
 from loader.result import Reason, SheetReport, TaskResult
-from loader.sources import get_source
+from loader.sources import get_source, limits
 from loader.task import ParseTask
 
 
@@ -67,6 +67,7 @@ def read_and_map(
     skipped: dict[str, str] = {}
     first_error: LoaderError | None = None
     for sheet in get_source(task.source.type).read(task.source, max_rows=max_rows):
+        limits.check_sheet(sheet, where)
         try:
             result = map_sheet(sheet, overrides, where=where, memory=memory)
         except NoDataRowsError as err:
@@ -117,6 +118,9 @@ def run_task(task: ParseTask, database_url: str, settings: Settings) -> TaskResu
     try:
         remembered, supplier_overrides = load_supplier_mapping(database_url, task.supplier.code)
         mapped, skipped = read_and_map(task, remembered, supplier_overrides)
+        for sheet in mapped:
+            for warning in sheet.mapping.warnings:
+                log.warning("mapping_warning", sheet=sheet.mapping.sheet, warning=warning)
         checkpoint("read", database_url)
         if any(m.mapping.needs_review for m in mapped):
             result = _needs_review(task, mapped, skipped, started)
@@ -205,6 +209,7 @@ def _sheet_reports(mapped: list[MappedSheet]) -> list[SheetReport]:
                 for f in ("supplier_sku", "name", "price", "currency")
             },
             review=m.mapping.review,
+            warnings=m.mapping.warnings,
         )
         for m in mapped
     ]

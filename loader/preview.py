@@ -52,6 +52,7 @@ def sheet_decision(mapped: MappedSheet) -> dict[str, Any]:
         "currency": m.currency,
         "status": "needs_review" if m.needs_review else "mapped",
         "review": m.review,
+        "warnings": m.warnings,
         "columns": [
             {
                 "index": c.index,

@@ -19,6 +19,7 @@ from rq.registry import (
 from rq.worker import Worker
 
 from loader import defaults
+from loader.config import get_settings
 from loader.task import ParseTask
 
 
@@ -56,7 +57,7 @@ def _enqueue(task: ParseTask, queue: Queue) -> Job:
         job_id=task.task_id,
         unique=True,
         retry=Retry(max=len(defaults.RETRY_INTERVALS), interval=defaults.RETRY_INTERVALS),
-        job_timeout=defaults.JOB_TIMEOUT_S,
+        job_timeout=get_settings().task_timeout_s,
         result_ttl=defaults.RESULT_TTL_S,
         failure_ttl=defaults.FAILURE_TTL_S,
         description=f"{task.supplier.code}: {task.source.describe()}",
@@ -149,11 +150,13 @@ def no_retry_for_permanent_errors(
     RQ runs handlers before deciding whether to retry, on the same job object.
     """
     from pydantic import ValidationError
+    from rq.timeouts import JobTimeoutException
 
     from loader.exceptions import LoaderError
 
+    # A task that ran out of time would run out of time again: no retry.
     if (isinstance(exc_value, LoaderError) and not exc_value.retriable) or isinstance(
-        exc_value, ValidationError
+        exc_value, ValidationError | JobTimeoutException
     ):
         job.retries_left = 0
     return True  # let the next handler (RQ's default) run too

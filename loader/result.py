@@ -15,6 +15,7 @@ class SheetReport(BaseModel):
     rows: int
     mapping: dict[str, str | None]
     review: list[str] = Field(default_factory=list, description="Why a person must decide")
+    warnings: list[str] = Field(default_factory=list, description="Kept going, worth a look")
 
 
 class Reason(BaseModel):

@@ -93,6 +93,7 @@ class SheetMapping:
     currency: str | None = None
     fingerprint: str = ""
     review: list[str] = field(default_factory=list)  # why a person must decide; empty: mapped
+    warnings: list[str] = field(default_factory=list)  # kept going, but worth a look
     candidates: dict[str, list[Candidate]] = field(default_factory=dict)
     memory: MemoryUse | None = None
 
@@ -196,6 +197,7 @@ def map_sheet(
     )
     for col in columns:
         _describe(col)
+    mapping.warnings += _duplicate_headers(columns)
     taken = _apply_overrides(columns, overrides or {})
     if memory:
         mapping.memory = apply_memory(
@@ -217,6 +219,19 @@ def map_sheet(
             f"{label}: header on row {mapping.header_row} but no data rows below it"
         )
     return MappedSheet(mapping=mapping, rows=keyed)
+
+
+def _duplicate_headers(columns: list[ColumnMapping]) -> list[str]:
+    by_text: dict[str, list[ColumnMapping]] = {}
+    for col in columns:
+        if col.header:
+            by_text.setdefault(col.header, []).append(col)
+    return [
+        f"duplicate header {text!r} in columns {', '.join(c.letter for c in cols)}: kept as"
+        f" {', '.join(repr(c.key) for c in cols)}"
+        for text, cols in by_text.items()
+        if len(cols) > 1
+    ]
 
 
 def _describe(col: ColumnMapping) -> None:

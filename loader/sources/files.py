@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from loader.exceptions import EmptySourceError, SourceNotFoundError
+from loader.sources.limits import check_path
 
 HEAD_CHUNK = 256 * 1024
 
@@ -12,11 +13,12 @@ HEAD_CHUNK = 256 * 1024
 def read_file_bytes(path: Path, max_lines: int | None = None) -> bytes:
     """Read a file, or only its first `max_lines` lines (cut at a line end); missing and empty
     files are permanent, named errors."""
-    if not path.exists():
+    resolved = check_path(path)  # inside files_root, not over max_file_mb
+    if not resolved.exists():
         raise SourceNotFoundError(f"{path}: file not found")
-    if not path.is_file():
+    if not resolved.is_file():
         raise SourceNotFoundError(f"{path}: not a regular file")
-    data = path.read_bytes() if max_lines is None else _head(path, max_lines)
+    data = resolved.read_bytes() if max_lines is None else _head(resolved, max_lines)
     if not data.strip():
         raise EmptySourceError(f"{path}: file is empty")
     return data

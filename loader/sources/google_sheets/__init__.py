@@ -15,11 +15,17 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, ClassVar, Literal
+from urllib.parse import urlparse
 
 from pydantic import field_validator
 
 from loader.config import get_settings
-from loader.exceptions import CredentialsError, ShortReadError, SourceNotFoundError
+from loader.exceptions import (
+    CredentialsError,
+    ShortReadError,
+    SourceNotAllowedError,
+    SourceNotFoundError,
+)
 from loader.sources import register
 from loader.sources.base import CellValue, Sheet, SourceConfig
 from loader.sources.google_sheets.client import SheetsClient
@@ -31,6 +37,7 @@ from loader.sources.google_sheets.grid import (
     plan_requests,
     spreadsheet_key,
 )
+from loader.sources.limits import check_shape, check_sheet_count
 
 
 class GoogleSheetsConfig(SourceConfig):
@@ -63,16 +70,25 @@ class GoogleSheetsSource:
     def read(self, config: SourceConfig, max_rows: int | None = None) -> Iterator[Sheet]:
         assert isinstance(config, GoogleSheetsConfig)
         settings = get_settings()
+        _check_url(config.spreadsheet, settings.google_allowed_hosts, config.describe())
         credentials = config.credentials_file or settings.google_application_credentials
         if credentials is None:
             raise CredentialsError(
                 f"{config.describe()}: no service-account file; set GOOGLE_APPLICATION_CREDENTIALS "
                 "or the task's credentials_file"
             )
-        client = SheetsClient(credentials, settings)
         where = config.describe()
+        client = SheetsClient(credentials, settings)
         meta = client.metadata(config.key)
         sheets = _pick(meta.get("sheets", []), config.worksheet, where)
+        check_sheet_count([s["properties"]["title"] for s in sheets], where)
+        for s in sheets:
+            grid = s["properties"].get("gridProperties", {})
+            check_shape(
+                grid.get("rowCount", 0),
+                grid.get("columnCount", 0),
+                f"{where}, worksheet {s['properties']['title']!r}",
+            )
         grids = [
             (
                 s["properties"]["title"],
@@ -101,6 +117,19 @@ class GoogleSheetsSource:
             while grid and not any(v is not None for v in grid[-1]):
                 grid.pop()
             yield Sheet(name=title, rows=grid, merges=[_span(m) for m in merges])
+
+
+def _check_url(ref: str, allowed_hosts: list[str], where: str) -> None:
+    """Only the key of a URL is used, but a URL from elsewhere is refused all the same: a task
+    naming another host or scheme is not what the supplier was set up with."""
+    if "://" not in ref:
+        return
+    parsed = urlparse(ref.strip())
+    if parsed.scheme != "https" or parsed.hostname not in allowed_hosts:
+        raise SourceNotAllowedError(
+            f"{where}: {parsed.scheme}://{parsed.hostname} is not an allowed Google Sheets"
+            f" address (https on {', '.join(allowed_hosts)})"
+        )
 
 
 def _span(merge: dict[str, int]) -> tuple[int, int, int, int]:

@@ -22,6 +22,7 @@ from loader.exceptions import SourceNotFoundError, UnreadableSourceError
 from loader.sources import register
 from loader.sources.base import CellValue, Sheet, SourceConfig
 from loader.sources.files import read_file_bytes
+from loader.sources.limits import check_shape, check_sheet_count, check_xlsx_archive
 
 
 class XlsxConfig(SourceConfig):
@@ -58,13 +59,17 @@ class XlsxSource:
         if not data.startswith(b"PK"):
             raise UnreadableSourceError(f"{where}: not an XLSX workbook (no zip signature)")
         try:
+            with zipfile.ZipFile(io.BytesIO(data)) as archive:
+                check_xlsx_archive(archive, where)  # zip bombs, entity bombs: before parsing
             wb = CalamineWorkbook.from_filelike(io.BytesIO(data))
-        except (CalamineError, zipfile.BadZipFile, ValueError) as err:
+        except (CalamineError, zipfile.BadZipFile, ValueError, EOFError) as err:
             raise UnreadableSourceError(f"{where}: cannot open workbook: {err}") from err
         names = list(wb.sheet_names)
+        check_sheet_count(names, where)
         for name in self._pick(names, config.sheet, where):
             try:
                 sheet = wb.get_sheet_by_name(name)
+                check_shape(sheet.total_height, sheet.total_width, f"{where}, sheet {name!r}")
                 values = sheet.to_python(skip_empty_area=False, nrows=max_rows)
                 merges = [(r0, c0, r1, c1) for (r0, c0), (r1, c1) in sheet.merged_cell_ranges or []]
             except CalamineError as err:
