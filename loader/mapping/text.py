@@ -72,7 +72,8 @@ def as_number(value: CellValue) -> float | None:
     text = value.strip()
     if not _NUMBER.match(text):
         return None
-    digits = re.sub(r"[^\d.,-]", "", text)
+    # `0,01 руб.`: the dot of an abbreviation after the number is no decimal mark.
+    digits = re.sub(r"[^\d.,-]", "", text).strip(".,")
     if "," in digits and "." in digits:
         digits = (
             digits.replace(",", "")
