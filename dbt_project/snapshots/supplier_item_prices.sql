@@ -1,0 +1,65 @@
+{% snapshot supplier_item_prices %}
+
+{{
+    config(
+        target_schema='snapshots',
+        unique_key=['supplier_code', 'supplier_sku'],
+        strategy='check',
+        check_cols=['price', 'currency'],
+        hard_deletes='new_record',
+    )
+}}
+
+-- The price of every item in its supplier's latest list. Run by the loader once per list, oldest
+-- submission first (var history_loads: only the lists recorded in raw.history_loads so far), with
+-- dbt's snapshot time set to when that list was received (var snapshot_as_of, see the
+-- snapshot_get_time macro). So each list's prices enter the history in order, a price that did
+-- not change adds no row, and an item missing from its supplier's newer list gets a record with
+-- dbt_is_deleted = 'True' (unavailable) until it comes back.
+-- Without the vars (dbt build by hand, CI) it snapshots every supplier's latest list now.
+
+with
+
+parsed_rows as (
+
+    select * from {{ ref('int_price_rows__parsed') }}
+
+),
+
+lists as (
+
+    select load_id, supplier_code, min(submitted_at) as submitted_at
+    from parsed_rows
+    where outcome = 'accepted'
+    {% if var('history_loads', false) %}
+        and load_id in (
+            select load_id from {{ source('raw', 'history_loads') }} where not superseded
+        )
+    {% endif %}
+    group by load_id, supplier_code
+
+),
+
+latest_lists as (
+
+    select distinct on (supplier_code) supplier_code, load_id
+    from lists
+    order by supplier_code, submitted_at desc, load_id desc
+
+)
+
+select
+    parsed_rows.supplier_code,
+    parsed_rows.supplier_sku,
+    parsed_rows.price,
+    parsed_rows.currency,
+    parsed_rows.item_name,
+    parsed_rows.task_id,
+    parsed_rows.load_id
+from parsed_rows
+inner join latest_lists
+    on parsed_rows.supplier_code = latest_lists.supplier_code
+    and parsed_rows.load_id = latest_lists.load_id
+where parsed_rows.outcome = 'accepted'
+
+{% endsnapshot %}

@@ -1,0 +1,167 @@
+"""price_history from the dbt snapshot: what a supplier charged and when, as analysts ask it."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+
+from loader import migrate
+from loader.config import Settings
+from loader.db import DbParams
+from loader.jobs import run_task
+from loader.landing import land
+from loader.mapping import map_sheet
+from loader.sources import get_source
+from loader.task import ParseTask
+from loader.transform import transform
+from tests.helpers import write_csv
+
+HEADER = "Артикул;Наименование;Цена"
+
+
+@pytest.fixture
+def db(fresh_database: str, tmp_path: Path) -> tuple[str, Settings]:
+    migrate.upgrade(fresh_database)
+    return fresh_database, Settings(database_url=fresh_database, local_state_dir=tmp_path / "st")
+
+
+def _task(task_id: str, path: Path, supplier: str = "acme") -> ParseTask:
+    return ParseTask.parse(
+        {
+            "task_id": task_id,
+            "supplier": {"code": supplier, "default_currency": "RUB"},
+            "source": {"type": "csv", "path": str(path)},
+        }
+    )
+
+
+def _history(url: str, supplier: str = "acme") -> list[tuple[Any, ...]]:
+    with psycopg.connect(DbParams.from_url(url).conninfo()) as conn:
+        return conn.execute(
+            "select supplier_sku, price, is_available, valid_from, valid_to"
+            " from marts.price_history where supplier_code = %s"
+            " order by supplier_sku, valid_from",
+            (supplier,),
+        ).fetchall()
+
+
+def _received(url: str, task_id: str) -> Any:
+    with psycopg.connect(DbParams.from_url(url).conninfo()) as conn:
+        return conn.execute(
+            "select received_at from raw.task_loads where task_id = %s order by received_at desc",
+            (task_id,),
+        ).fetchone()[0]
+
+
+def _list(tmp_path: Path, name: str, rows: list[str]) -> Path:
+    return write_csv(tmp_path / name, [HEADER, *rows])
+
+
+def test_an_unchanged_list_again_adds_no_history(db: tuple[str, Settings], tmp_path: Path) -> None:
+    url, settings = db
+    path = _list(tmp_path, "a.csv", ["A-1;Болт;10", "A-2;Гайка;5"])
+    run_task(_task("h-1", path), url, settings)
+    first = _history(url)
+    run_task(_task("h-2", path), url, settings)  # the same prices, a day later
+
+    assert _history(url) == first
+    received = _received(url, "h-1")
+    assert [(sku, price, avail, frm, to) for sku, price, avail, frm, to in first] == [
+        ("A-1", Decimal("10"), True, received, None),
+        ("A-2", Decimal("5"), True, received, None),
+    ]
+
+
+def test_one_price_change_adds_exactly_one_row(db: tuple[str, Settings], tmp_path: Path) -> None:
+    url, settings = db
+    run_task(_task("c-1", _list(tmp_path, "a.csv", ["A-1;Болт;10", "A-2;Гайка;5"])), url, settings)
+    run_task(_task("c-2", _list(tmp_path, "b.csv", ["A-1;Болт;12", "A-2;Гайка;5"])), url, settings)
+
+    changed_at = _received(url, "c-2")
+    history = _history(url)
+    assert [(sku, price, to) for sku, price, _, _, to in history] == [
+        ("A-1", Decimal("10"), changed_at),
+        ("A-1", Decimal("12"), None),
+        ("A-2", Decimal("5"), None),
+    ]
+    assert history[1][3] == changed_at  # valid from when the list was received
+
+
+def test_three_lists_landed_before_one_transform_keep_every_price_in_order(
+    db: tuple[str, Settings], tmp_path: Path
+) -> None:
+    url, settings = db
+    loads = []
+    for i, price in enumerate(["10", "11", "13"], start=1):
+        task = _task(f"m-{i}", _list(tmp_path, f"{i}.csv", [f"A-1;Болт;{price}"]))
+        sheets = [map_sheet(s) for s in get_source("csv").read(task.source)]
+        loads.append((task, land(task, sheets, url, settings.work_dir)))
+
+    last_task, last_landing = loads[-1]
+    run = transform(url, last_landing.load_id, last_task.task_id, settings)  # one dbt run for all
+
+    assert run.ran_dbt
+    history = _history(url)
+    assert [(price, to is None) for _, price, _, _, to in history] == [
+        (Decimal("10"), False),
+        (Decimal("11"), False),
+        (Decimal("13"), True),
+    ]
+    assert [frm for *_, frm, _ in history] == [landing.received_at for _, landing in loads]
+
+
+def test_an_item_removed_then_restored(db: tuple[str, Settings], tmp_path: Path) -> None:
+    url, settings = db
+    run_task(_task("r-1", _list(tmp_path, "a.csv", ["A-1;Болт;10", "A-2;Гайка;5"])), url, settings)
+    run_task(_task("r-2", _list(tmp_path, "b.csv", ["A-1;Болт;10"])), url, settings)  # A-2 gone
+    run_task(_task("r-3", _list(tmp_path, "c.csv", ["A-1;Болт;10", "A-2;Гайка;6"])), url, settings)
+
+    gone, back = _received(url, "r-2"), _received(url, "r-3")
+    assert [(sku, price, avail, to) for sku, price, avail, _, to in _history(url)] == [
+        ("A-1", Decimal("10"), True, None),
+        ("A-2", Decimal("5"), True, gone),
+        ("A-2", Decimal("5"), False, back),
+        ("A-2", Decimal("6"), True, None),
+    ]
+
+
+def test_a_list_submitted_earlier_but_processed_later_does_not_rewrite_history(
+    db: tuple[str, Settings], tmp_path: Path
+) -> None:
+    url, settings = db
+    older = _task("o-1", _list(tmp_path, "old.csv", ["A-1;Болт;9"]))  # submitted first
+    newer = _task("o-2", _list(tmp_path, "new.csv", ["A-1;Болт;12"]))
+    run_task(newer, url, settings)
+    run_task(older, url, settings)  # a slow worker finishes the older list last
+
+    assert [(price, to) for _, price, _, _, to in _history(url)] == [(Decimal("12"), None)]
+
+
+def test_a_query_on_a_characteristic_uses_the_gin_index(
+    db: tuple[str, Settings], tmp_path: Path
+) -> None:
+    url, settings = db
+    path = write_csv(
+        tmp_path / "colors.csv",
+        ["Артикул;Наименование;Цена;Цвет", "C-1;Кружка;10;red", "C-2;Кружка;10;blue"],  # fmt: skip
+    )
+    run_task(_task("g-1", path), url, settings)
+    with psycopg.connect(DbParams.from_url(url).conninfo()) as conn:
+        conn.execute("set enable_seqscan = off")  # a tiny table would be scanned anyway
+        plan = "\n".join(
+            r[0]
+            for r in conn.execute(
+                "explain select supplier_sku from marts.supplier_items"
+                ' where characteristics @> \'{"цвет": "red"}\''
+            ).fetchall()
+        )
+        found = conn.execute(
+            "select supplier_sku from marts.supplier_items"
+            ' where characteristics @> \'{"цвет": "red"}\''
+        ).fetchall()
+    assert "Bitmap Index Scan" in plan and "characteristics" in plan, plan
+    assert found == [("C-1",)]
