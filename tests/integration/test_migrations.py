@@ -18,12 +18,16 @@ def _raw_tables(url: str) -> set[str]:
 
 LANDING = {"price_rows", "task_loads", "_dlt_loads", "_dlt_version"}
 MAPPING = {"supplier_mappings", "supplier_overrides", "mapping_changes", "task_results"}
+HISTORY = {"history_loads"}
 
 
 def test_up_down_up(fresh_database: str) -> None:
     assert migrate.current_revision(fresh_database) is None
     migrate.upgrade(fresh_database)
-    assert migrate.current_revision(fresh_database) == "0002"
+    assert migrate.current_revision(fresh_database) == "0003"
+    assert _raw_tables(fresh_database) == LANDING | MAPPING | HISTORY
+
+    migrate.downgrade(fresh_database, "0002")
     assert _raw_tables(fresh_database) == LANDING | MAPPING
 
     migrate.downgrade(fresh_database, "0001")
@@ -35,8 +39,8 @@ def test_up_down_up(fresh_database: str) -> None:
     assert _raw_tables(fresh_database) == set()
 
     migrate.upgrade(fresh_database)
-    assert migrate.current_revision(fresh_database) == "0002"
-    assert _raw_tables(fresh_database) == LANDING | MAPPING
+    assert migrate.current_revision(fresh_database) == "0003"
+    assert _raw_tables(fresh_database) == LANDING | MAPPING | HISTORY
 
 
 def test_dbt_builds_on_a_database_where_nothing_landed_yet(fresh_database: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
