@@ -314,6 +314,77 @@ def price_before_name_ua() -> None:
     )
 
 
+def shop_exports() -> None:
+    write_csv(
+        "woocommerce_export.csv",
+        [
+            "ID,Type,SKU,Name,Published,Regular price,Sale price",
+            "11,simple,WOO-1,Ceramic mug red 300 ml,1,12.00,10.00",
+            "12,simple,WOO-2,Ceramic mug blue 300 ml,1,12.00,",
+            "13,simple,WOO-3,Tea spoon steel,1,3.50,",
+        ],
+    )
+    label(
+        "woocommerce_export.csv",
+        0,
+        2,
+        3,
+        5,
+        None,
+        "WooCommerce export: `ID` is the shop's row id, `SKU` the code; the regular price is the "
+        "price, the sale price a discount.",
+    )
+    write_csv(
+        "shopify_export.csv",
+        [
+            "Handle,Title,Body (HTML),Vendor,Variant SKU,Variant Price,Variant Compare At Price",
+            "mug-red,Ceramic mug red,<p>300 ml</p>,Acme,SH-1,10.00,12.00",
+            "mug-blue,Ceramic mug blue,<p>300 ml</p>,Acme,SH-2,10.00,",
+            "spoon,Tea spoon,<p>steel</p>,Acme,SH-3,3.50,",
+        ],
+    )
+    label(
+        "shopify_export.csv",
+        0,
+        4,
+        1,
+        5,
+        None,
+        "Shopify export: `Variant` qualifies the code and the price; `Handle` is a URL slug.",
+    )
+    write_csv(
+        "invoice_like_ru.csv",
+        [
+            "Наименование;Ед.;Цена, руб;Кол-во;Сумма",
+            "Болт М6х30;шт;10,00;100;1000,00",
+            "Гайка М6;шт;5,00;50;250,00",
+            "Шайба 6;шт;1,20;200;240,00",
+        ],
+    )
+    label(
+        "invoice_like_ru.csv",
+        0,
+        None,
+        0,
+        2,
+        "RUB",
+        "Invoice-shaped list: the unit price is the price, `Сумма` (quantity x price) is not.",
+    )
+    write_csv(
+        "discount_before_price.csv",
+        ["Артикул;Наименование;Цена со скидкой;Цена", "A-1;Болт М6;9;10", "A-2;Гайка М6;4;5"],
+    )
+    label(
+        "discount_before_price.csv",
+        0,
+        0,
+        1,
+        3,
+        None,
+        "The discounted price stands first; the plain price is the main one.",
+    )
+
+
 CASES = [
     title_rows_merged_sections,
     two_row_header_below,
@@ -327,6 +398,7 @@ CASES = [
     no_sku_brand_variants,
     spanish_semicolon_title,
     price_before_name_ua,
+    shop_exports,
 ]
 
 

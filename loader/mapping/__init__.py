@@ -10,8 +10,9 @@ Order of authority, for every standard field (each field goes to one column):
    (a header row without a code column means the list has none).
 
 Rules:
-- The main price is the price column with the highest header score; on a tie, the one whose
-  values are more often numbers, then the leftmost. Every other price column stays a
+- The main price is the price column with the highest header score (a discounted or purchase
+  price counts 10 less); on a tie, the one whose values are more often numbers, then the
+  leftmost. Every other price column stays a
   characteristic named by its meaning: `price_wholesale`, `price_retail`, `price_from_10`,
   `price_usd`..., or its header when it says nothing known.
 - With no code column, `Артикул производителя`/`Fabrikantscode` is the code. Failing that, the
@@ -35,7 +36,7 @@ from loader.mapping import evidence as ev
 from loader.mapping.header import Merge, detect_header
 from loader.mapping.matching import HeaderMatch, best_match, header_matches, header_meaning
 from loader.mapping.memory import MemoryUse, RememberedMapping, apply_memory
-from loader.mapping.synonyms import CURRENCY_WORDS, OTHER_SYNONYMS
+from loader.mapping.synonyms import CURRENCY_WORDS, OTHER_SYNONYMS, SECONDARY_PRICE_KINDS
 from loader.mapping.text import column_letter, normalise_header, snake_key
 from loader.sources.base import CellValue, Sheet
 
@@ -281,13 +282,16 @@ def _map_by_header(
             continue
         numeric = stats[col.index].numeric if col.index in stats else 0.0
         tiebreak = numeric if match.meaning == "price" else 0.0
-        candidates.append((match.score, tiebreak, -col.index, match.meaning, col, match))
-    for score, _, _, field_name, col, match in sorted(
+        rank = match.score
+        if match.meaning == "price" and col.price_kind in SECONDARY_PRICE_KINDS:
+            rank -= 10  # `Sale price`, `Цена со скидкой`: not the main price beside a plain one
+        candidates.append((rank, tiebreak, -col.index, match.meaning, col, match))
+    for _, _, _, field_name, col, match in sorted(
         candidates, key=lambda c: (c[0], c[1], c[2]), reverse=True
     ):
         if field_name in taken or col.field is not None:
             continue
-        _assign(col, field_name, score, match.reason)
+        _assign(col, field_name, match.score, match.reason)
         taken.add(field_name)
     if "supplier_sku" not in taken:
         maker = next((c for c in columns if c.meaning == "manufacturer_code" and _free(c)), None)

@@ -1,7 +1,8 @@
 """What a header says: the meaning of one header cell, with a score and a reason.
 
 Rules (scores are 0-100):
-- `exact`: the normalised, stemmed header is a synonym (`Артикул`, `Цена, руб.`, `PVP`): 100.
+- `exact`: the normalised, stemmed header is a synonym (`Артикул`, `Цена, руб.`, `PVP`): 100
+  (90 for the generic `ID`, `Item`, `Part`, `Ref`).
 - `synonym`: a synonym appears as whole words inside a longer header (`Цена с НДС`,
   `Prijs_incl_heffingen`): 70 plus up to 30 for the share of the header it covers. An
   abbreviation of a one-word synonym (`Наим.`, `Стоим.`) scores 75-90 by how much it spells out.
@@ -27,6 +28,8 @@ from loader.mapping.synonyms import (
     PRICE_KIND_WORDS,
     UNIT_WORDS,
     VAT_WORDS,
+    WEAK_SCORE,
+    WEAK_SYNONYMS,
 )
 from loader.mapping.text import normalise_header, stems
 
@@ -117,7 +120,8 @@ def header_matches(header: str) -> tuple[HeaderMatch, ...]:
     for meaning, syn_tokens, syn_text in _INDEX:
         syn_len = len(syn_text.replace(" ", ""))
         if tokens == syn_tokens:
-            match = HeaderMatch(meaning, 100.0, "exact", syn_text)
+            score = WEAK_SCORE if syn_text in WEAK_SYNONYMS else 100.0
+            match = HeaderMatch(meaning, score, "exact", syn_text)
         elif _contains(tokens, syn_tokens):
             covered = min(1.0, syn_len / base_len)
             score = 70 + 30 * covered

@@ -137,7 +137,6 @@ FIELD_SYNONYMS: dict[str, list[str]] = {
         "mrp",
         "retail price",
         "list price",
-        "sale price",
         "selling price",
         "rrp",
         "msrp",
@@ -305,7 +304,6 @@ OTHER_SYNONYMS: dict[str, list[str]] = {
         "colour",
         "volume",
         "capacity",
-        "variant",
         "maat",
         "kleur",
         "größe",
@@ -330,6 +328,14 @@ PRICE_KIND_WORDS: dict[str, str] = {
     "discounted": "discounted", "sale": "discounted", "special": "discounted",
     "закупочная": "purchase", "закупка": "purchase", "purchase": "purchase", "inkoop": "purchase",
 }  # fmt: skip
+
+# Synonyms too generic to be sure of alone: an exact match scores WEAK_SCORE, so a real code
+# header (`SKU`, `Артикул`) in the same list wins over `ID` or `Item`.
+WEAK_SYNONYMS = {"id", "ид", "item", "part", "ref"}
+WEAK_SCORE = 90.0
+
+# Kinds of price that are not the list's main price when a plainer one exists.
+SECONDARY_PRICE_KINDS = {"discounted", "purchase"}
 
 # Words in a header qualifier (`Цена, руб.`, `Price (HKD)`) or a cell that name a currency.
 CURRENCY_WORDS: dict[str, str] = {
