@@ -268,8 +268,9 @@ def _free(col: ColumnMapping) -> bool:
 
 
 def _unexplained(col: ColumnMapping) -> bool:
-    """Free, and its header does not say what it is (a stock or brand column is no price)."""
-    return _free(col) and (col.meaning is None or col.meaning in MAPPED_FIELDS)
+    """Free, and its header does not say what it is (a stock or brand column is no price; a
+    description may still be the only name a list has)."""
+    return _free(col) and (col.meaning is None or col.meaning in (*MAPPED_FIELDS, "description"))
 
 
 def _map_by_header(
