@@ -15,7 +15,6 @@ import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import psycopg
 
@@ -50,85 +49,95 @@ def transform(database_url: str, load_id: str, task_id: str, settings: Settings)
         waited = time.monotonic() - started
         try:
             t0 = time.monotonic()
+            pending = _pending_lists(lock_conn)
             if _already_transformed(lock_conn, task_id, load_id):
-                if not _pending_history(lock_conn):
+                if not pending:
                     log.info("transform_skipped", reason="landing processed by an earlier dbt run")
                     return TransformRun(ran_dbt=False, waited_s=waited, dbt_s=0.0)
             else:
                 checkpoint("transform", database_url)
-                # Unit tests check the SQL, not the data (CI runs them); the snapshot and what
-                # reads it (price_history) come after it, list by list.
-                run_dbt(
-                    database_url,
-                    settings,
-                    ["build", "--exclude", "test_type:unit", "supplier_item_prices+"],
-                )
-            if record_history(lock_conn, database_url, settings):
-                run_dbt(
-                    database_url,
-                    settings,
-                    ["build", "--select", "supplier_item_prices+", "--exclude",
-                     "resource_type:snapshot", "test_type:unit"],
-                )  # fmt: skip
+                # Every waiting landing in one run. Unit tests check the SQL, not the data (CI
+                # runs them). The snapshot takes the oldest waiting list in the same run.
+                oldest = pending.pop(0) if pending else None
+                first = _begin_history(lock_conn, oldest) if oldest else None
+                args = ["build", "--exclude", "test_type:unit"]
+                if first is None:
+                    args.append("supplier_item_prices+")
+                run_dbt(database_url, settings, args + _history_vars(first))
+                _end_history(lock_conn, oldest)
+            for item in pending:  # the other waiting lists: one snapshot each, in order
+                waiting = _begin_history(lock_conn, item)
+                if waiting is not None:
+                    run_dbt(
+                        database_url,
+                        settings,
+                        ["build", "--select", "supplier_item_prices+", "--exclude",
+                         "test_type:unit", *_history_vars(waiting)],
+                    )  # fmt: skip
+                _end_history(lock_conn, item)
             return TransformRun(ran_dbt=True, waited_s=waited, dbt_s=time.monotonic() - t0)
         finally:
             lock_conn.execute("select pg_advisory_unlock(%s)", (defaults.TRANSFORM_LOCK_KEY,))
 
 
-PENDING_HISTORY = """
-    select parsed.load_id, parsed.supplier_code, min(parsed.submitted_at), min(parsed.received_at)
-    from staging.int_price_rows__parsed as parsed
-    left join raw.history_loads as done on done.load_id = parsed.load_id
-    where parsed.outcome = 'accepted' and done.snapshotted_at is null
-    group by parsed.load_id, parsed.supplier_code
-    order by min(parsed.submitted_at), parsed.load_id
+# Completed landings whose prices have not entered price_history yet, oldest submission first.
+PENDING_LISTS = """
+    select loads._dlt_load_id, loads.supplier_code, loads.submitted_at, loads.received_at
+    from raw.task_loads as loads
+    inner join raw._dlt_loads as done on done.load_id = loads._dlt_load_id and done.status = 0
+    left join raw.history_loads as history on history.load_id = loads._dlt_load_id
+    where history.snapshotted_at is null
+    order by loads.submitted_at, loads._dlt_load_id
 """
 
 
-def _pending_history(conn: psycopg.Connection) -> list[tuple[Any, ...]]:
-    exists = conn.execute("select to_regclass('staging.int_price_rows__parsed')").fetchone()
-    if not exists or exists[0] is None:
+@dataclass(frozen=True)
+class PendingList:
+    load_id: str
+    supplier_code: str
+    submitted_at: dt.datetime
+    received_at: dt.datetime
+
+
+def _pending_lists(conn: psycopg.Connection) -> list[PendingList]:
+    rows = conn.execute(PENDING_LISTS).fetchall()
+    return [PendingList(*row) for row in rows]
+
+
+def _begin_history(conn: psycopg.Connection, item: PendingList) -> PendingList | None:
+    """Record the list as entering the history; None when it is older than a list of its
+    supplier already there (a slow worker): SCD2 rows are never inserted into the past."""
+    newest = conn.execute(
+        "select submitted_at, load_id from raw.history_loads"
+        " where supplier_code = %s and snapshotted_at is not null and not superseded"
+        " order by submitted_at desc, load_id desc limit 1",
+        (item.supplier_code,),
+    ).fetchone()
+    superseded = newest is not None and (item.submitted_at, item.load_id) < tuple(newest)
+    conn.execute(
+        "insert into raw.history_loads"
+        " (load_id, supplier_code, submitted_at, received_at, superseded)"
+        " values (%s, %s, %s, %s, %s) on conflict (load_id) do nothing",
+        (item.load_id, item.supplier_code, item.submitted_at, item.received_at, superseded),
+    )
+    return None if superseded else item
+
+
+def _end_history(conn: psycopg.Connection, item: PendingList | None) -> None:
+    if item is not None:
+        conn.execute(
+            "update raw.history_loads set snapshotted_at = now() where load_id = %s",
+            (item.load_id,),
+        )
+
+
+def _history_vars(item: PendingList | None) -> list[str]:
+    """dbt vars for a snapshot of the lists recorded so far, stamped with this list's received
+    time (see the supplier_item_prices snapshot and the snapshot_get_time macro)."""
+    if item is None:
         return []
-    return conn.execute(PENDING_HISTORY).fetchall()
-
-
-def record_history(conn: psycopg.Connection, database_url: str, settings: Settings) -> int:
-    """Snapshot every list whose prices are not in price_history yet, one at a time, oldest
-    submission first, each stamped with the time it was received: several lists landing before
-    one transform each leave their prices in the history, in order. A list older than one
-    already in the history of its supplier is recorded as superseded and changes nothing.
-    Runs under the transform lock, so snapshots never run concurrently."""
-    done = 0
-    for load_id, supplier, submitted_at, received_at in _pending_history(conn):
-        newest = conn.execute(
-            "select submitted_at, load_id from raw.history_loads"
-            " where supplier_code = %s and snapshotted_at is not null and not superseded"
-            " order by submitted_at desc, load_id desc limit 1",
-            (supplier,),
-        ).fetchone()
-        superseded = newest is not None and (submitted_at, load_id) < tuple(newest)
-        conn.execute(
-            "insert into raw.history_loads"
-            " (load_id, supplier_code, submitted_at, received_at, superseded)"
-            " values (%s, %s, %s, %s, %s) on conflict (load_id) do nothing",
-            (load_id, supplier, submitted_at, received_at, superseded),
-        )
-        if not superseded:
-            as_of = received_at.astimezone(dt.UTC).replace(tzinfo=None).isoformat()
-            run_dbt(
-                database_url,
-                settings,
-                [
-                    "snapshot",
-                    "--vars",
-                    json.dumps({"history_loads": True, "snapshot_as_of": as_of}),
-                ],
-            )
-        conn.execute(
-            "update raw.history_loads set snapshotted_at = now() where load_id = %s", (load_id,)
-        )
-        done += 1
-    return done
+    as_of = item.received_at.astimezone(dt.UTC).replace(tzinfo=None).isoformat()
+    return ["--vars", json.dumps({"history_loads": True, "snapshot_as_of": as_of})]
 
 
 def _already_transformed(conn: psycopg.Connection, task_id: str, load_id: str) -> bool:
