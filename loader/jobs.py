@@ -23,7 +23,7 @@ from loader.exceptions import LoaderError, NoDataRowsError, TransformError
 from loader.faults import checkpoint
 from loader.landing import land
 from loader.logs import get_logger
-from loader.mapping import MappedSheet, map_sheet, memory
+from loader.mapping import REQUIRED_FIELDS, MappedSheet, map_sheet, memory
 from loader.mapping.memory import RememberedMapping
 from loader.result import Reason, SheetReport, TaskResult
 from loader.sources import get_source, limits
@@ -99,7 +99,7 @@ def merge_overrides(saved: dict[str, str], task: dict[str, str]) -> dict[str, st
 
 
 def _not_a_price_list(sheet: MappedSheet) -> bool:
-    return any(sheet.mapping.column_for(f) is None for f in ("name", "price"))
+    return any(sheet.mapping.column_for(f) is None for f in REQUIRED_FIELDS)
 
 
 def load_supplier_mapping(

@@ -10,7 +10,6 @@ earlier run already processed its landing and its history, it skips dbt altogeth
 from __future__ import annotations
 
 import datetime as dt
-import json
 import os
 import time
 from dataclasses import dataclass
@@ -63,7 +62,7 @@ def transform(database_url: str, load_id: str, task_id: str, settings: Settings)
                 args = ["build", "--exclude", "test_type:unit"]
                 if first is None:
                     args.append("supplier_item_prices+")
-                run_dbt(database_url, settings, args + _history_vars(first))
+                run_dbt(database_url, settings, args)
                 _end_history(lock_conn, oldest)
             for item in pending:  # the other waiting lists: one snapshot each, in order
                 waiting = _begin_history(lock_conn, item)
@@ -72,7 +71,7 @@ def transform(database_url: str, load_id: str, task_id: str, settings: Settings)
                         database_url,
                         settings,
                         ["build", "--select", "supplier_item_prices+", "--exclude",
-                         "test_type:unit", *_history_vars(waiting)],
+                         "test_type:unit"],
                     )  # fmt: skip
                 _end_history(lock_conn, item)
             return TransformRun(ran_dbt=True, waited_s=waited, dbt_s=time.monotonic() - t0)
@@ -105,7 +104,8 @@ def _pending_lists(conn: psycopg.Connection) -> list[PendingList]:
 
 
 def _begin_history(conn: psycopg.Connection, item: PendingList) -> PendingList | None:
-    """Record the list as entering the history; None when it is older than a list of its
+    """Record the list as entering the history: the snapshot reads the lists recorded so far,
+    and takes its time from the one in progress. None when it is older than a list of its
     supplier already there (a slow worker): SCD2 rows are never inserted into the past."""
     newest = conn.execute(
         "select submitted_at, load_id from raw.history_loads"
@@ -129,15 +129,6 @@ def _end_history(conn: psycopg.Connection, item: PendingList | None) -> None:
             "update raw.history_loads set snapshotted_at = now() where load_id = %s",
             (item.load_id,),
         )
-
-
-def _history_vars(item: PendingList | None) -> list[str]:
-    """dbt vars for a snapshot of the lists recorded so far, stamped with this list's received
-    time (see the supplier_item_prices snapshot and the snapshot_get_time macro)."""
-    if item is None:
-        return []
-    as_of = item.received_at.astimezone(dt.UTC).replace(tzinfo=None).isoformat()
-    return ["--vars", json.dumps({"history_loads": True, "snapshot_as_of": as_of})]
 
 
 def _already_transformed(conn: psycopg.Connection, task_id: str, load_id: str) -> bool:

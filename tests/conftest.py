@@ -13,13 +13,14 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import psycopg
 import pytest
+from click.testing import Result
 from psycopg import sql
 
 from loader import migrate, runtime
@@ -209,3 +210,23 @@ def fresh_database(admin_url: str) -> Iterator[str]:
     name = f"mb_test_{uuid.uuid4().hex[:10]}"
     yield _create_database(admin_url, name)
     _drop_database(admin_url, name)
+
+
+@pytest.fixture
+def run(stack: Stack, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., Result]]:
+    """The `loader` command line against this session's database and queue."""
+    from click.testing import CliRunner
+
+    from loader import cli
+    from loader.config import get_settings
+
+    for key in ("DATABASE_URL", "REDIS_URL", "QUEUE_NAME"):
+        monkeypatch.setenv(key, stack.env()[key])
+    monkeypatch.setenv("LOG_FORMAT", "json")
+    get_settings.cache_clear()
+
+    def invoke(*args: str) -> Result:
+        return CliRunner().invoke(cli.main, list(args), catch_exceptions=False)
+
+    yield invoke
+    get_settings.cache_clear()

@@ -1,10 +1,17 @@
-{#- The time dbt stamps on snapshot changes. The loader passes the time the list was received
-    (var snapshot_as_of, UTC), so price_history says when a price was observed, not when dbt
-    happened to run; without the var it is now, as in dbt. -#}
+{#- The time dbt stamps on snapshot changes: the received time of the list being snapshotted
+    (the one row of raw.history_loads the loader has begun and not finished), so price_history
+    says when a price was observed, not when dbt ran; now() when no list is in progress (a
+    `dbt build` by hand or in CI). Read from the table, not passed as a var: a var that changes
+    on every run would make dbt re-parse the whole project every time. -#}
 {% macro postgres__snapshot_get_time() -%}
-    {%- if var('snapshot_as_of', none) -%}
-        '{{ var("snapshot_as_of") }}'::timestamp without time zone
-    {%- else -%}
+    coalesce(
+        (
+            select received_at at time zone 'UTC'
+            from {{ source('raw', 'history_loads') }}
+            where snapshotted_at is null and not superseded
+            order by submitted_at, load_id
+            limit 1
+        ),
         {{ current_timestamp() }}::timestamp without time zone
-    {%- endif -%}
+    )
 {%- endmacro %}

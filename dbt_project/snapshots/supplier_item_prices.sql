@@ -11,12 +11,12 @@
 }}
 
 -- The price of every item in its supplier's latest list. Run by the loader once per list, oldest
--- submission first (var history_loads: only the lists recorded in raw.history_loads so far), with
--- dbt's snapshot time set to when that list was received (var snapshot_as_of, see the
--- snapshot_get_time macro). So each list's prices enter the history in order, a price that did
--- not change adds no row, and an item missing from its supplier's newer list gets a record with
--- dbt_is_deleted = 'True' (unavailable) until it comes back.
--- Without the vars (dbt build by hand, CI) it snapshots every supplier's latest list now.
+-- submission first: only the lists recorded in raw.history_loads so far count, and dbt's
+-- snapshot time is when the list in progress was received (see the snapshot_get_time macro).
+-- So each list's prices enter the history in order, a price that did not change adds no row,
+-- and an item missing from its supplier's newer list gets a record with dbt_is_deleted = 'True'
+-- (unavailable) until it comes back. With raw.history_loads empty (a first `dbt build` by hand,
+-- CI) it snapshots every supplier's latest list, now.
 
 with
 
@@ -31,11 +31,12 @@ lists as (
     select load_id, supplier_code, min(submitted_at) as submitted_at
     from parsed_rows
     where outcome = 'accepted'
-    {% if var('history_loads', false) %}
-        and load_id in (
-            select load_id from {{ source('raw', 'history_loads') }} where not superseded
+        and (
+            load_id in (
+                select load_id from {{ source('raw', 'history_loads') }} where not superseded
+            )
+            or not exists (select 1 from {{ source('raw', 'history_loads') }})
         )
-    {% endif %}
     group by load_id, supplier_code
 
 ),

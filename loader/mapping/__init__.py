@@ -27,7 +27,8 @@ Rules:
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -41,6 +42,7 @@ from loader.mapping.text import column_letter, normalise_header, snake_key
 from loader.sources.base import CellValue, Sheet
 
 __all__ = [
+    "REQUIRED_FIELDS",
     "REVIEW_THRESHOLD",
     "ColumnMapping",
     "MappedSheet",
@@ -382,34 +384,37 @@ def _characteristic_key(col: ColumnMapping) -> str:
     return snake_key(col.header) if col.header else col.key
 
 
+def _currencies_in(values: Iterable[CellValue], min_len: int = 1) -> Counter[str]:
+    """ISO codes of the currency words in the values (`руб.`, `USD`, `$`), counted."""
+    found: Counter[str] = Counter()
+    for value in values:
+        if value is not None:
+            words = normalise_header(str(value))[0].split()
+            found.update(
+                CURRENCY_WORDS[w] for w in words if len(w) >= min_len and w in CURRENCY_WORDS
+            )
+    return found
+
+
 def _sheet_currency(mapping: SheetMapping, data: list[list[CellValue]]) -> str | None:
     """The list's currency as stated: the price header, a currency column, the price cells."""
     price = mapping.column_for("price")
     if price is not None and price.currency:
         return price.currency
     for col in (mapping.column_for("currency"), price):
-        if col is None:
-            continue
-        found: dict[str, int] = {}
-        for row in ev.sample_rows(data):
-            value = row[col.index] if col.index < len(row) else None
-            for word in normalise_header(str(value))[0].split() if value is not None else []:
-                code = CURRENCY_WORDS.get(word)
-                if code:
-                    found[code] = found.get(code, 0) + 1
-        if found:
-            return max(found, key=lambda c: found[c])
+        if col is not None:
+            cells = (row[col.index] for row in ev.sample_rows(data) if col.index < len(row))
+            found = _currencies_in(cells).most_common(1)
+            if found:
+                return found[0][0]
     return None
 
 
 def _stated_currency(title_rows: list[list[CellValue]]) -> str | None:
-    """`Цены указаны в рублях`, `Precios en EUR`: a currency named in the title rows."""
-    for row in title_rows:
-        for value in row:
-            for word in normalise_header(str(value))[0].split() if value is not None else []:
-                if len(word) > 1 and word in CURRENCY_WORDS:
-                    return CURRENCY_WORDS[word]
-    return None
+    """`Цены указаны в рублях`, `Precios en EUR`: a currency named in the title rows (one-letter
+    words such as `р` are too ambiguous there)."""
+    found = _currencies_in((v for row in title_rows for v in row), min_len=2)
+    return next(iter(found), None)
 
 
 def _review(mapping: SheetMapping, stats: dict[int, ev.ColumnEvidence]) -> None:

@@ -4,33 +4,17 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
+from click.testing import CliRunner
 
 from loader import cli
-from loader.config import get_settings
 from loader.demo import run_demo
 from tests.conftest import Stack
 from tests.helpers import write_csv
 
 LINES = ["Артикул;Наименование;Цена", "A-1;Гвоздь строительный;1,50", "A-2;Шуруп;по запросу"]
-
-
-@pytest.fixture
-def run(stack: Stack, monkeypatch: pytest.MonkeyPatch) -> Iterator[object]:
-    for key in ("DATABASE_URL", "REDIS_URL", "QUEUE_NAME"):
-        monkeypatch.setenv(key, stack.env()[key])
-    monkeypatch.setenv("LOG_FORMAT", "json")
-    get_settings.cache_clear()
-
-    def invoke(*args: str) -> Result:
-        return CliRunner().invoke(cli.main, list(args), catch_exceptions=False)
-
-    yield invoke
-    get_settings.cache_clear()
 
 
 def test_enqueue_worker_status_and_wait(run, stack: Stack, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

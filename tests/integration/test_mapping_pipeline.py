@@ -4,17 +4,11 @@ derived keys, and a preview that writes nothing."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import pytest
-from click.testing import CliRunner, Result
-
-from loader import cli
 from loader import queue as task_queue
-from loader.config import get_settings
 from loader.jobs import run_task
 from loader.result import TaskResult
 from loader.task import ParseTask
@@ -36,19 +30,6 @@ def _task(stack: Stack, name: str, supplier: str, path: Path, **extra: Any) -> P
 def _one(stack: Stack, query: str, *params: object) -> Any:
     with stack.connect() as conn:
         return conn.execute(query, params).fetchall()
-
-
-@pytest.fixture
-def cli_run(stack: Stack, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    for key in ("DATABASE_URL", "REDIS_URL", "QUEUE_NAME"):
-        monkeypatch.setenv(key, stack.env()[key])
-    get_settings.cache_clear()
-
-    def invoke(*args: str) -> Result:
-        return CliRunner().invoke(cli.main, list(args), catch_exceptions=False)
-
-    yield invoke
-    get_settings.cache_clear()
 
 
 def test_memory_carries_a_mapping_across_uploads_with_moved_and_added_columns(
@@ -105,7 +86,7 @@ def test_memory_carries_a_mapping_across_uploads_with_moved_and_added_columns(
 
 
 def test_needs_review_lands_nothing_until_a_person_decides(
-    stack: Stack, tmp_path: Path, cli_run: Any
+    stack: Stack, tmp_path: Path, run: Any
 ) -> None:
     supplier = f"review-{stack.run_id}"
     path = write_csv(
@@ -136,7 +117,7 @@ def test_needs_review_lands_nothing_until_a_person_decides(
     assert stored == [("needs_review", result.message)]
 
     # The operator decides once for this supplier; the same task then goes through.
-    saved = cli_run(
+    saved = run(
         "mapping", "set", supplier, "Колонка 2=price", "Колонка 1=characteristic:price_wholesale"
     )
     assert saved.exit_code == 0, saved.output
@@ -154,18 +135,18 @@ def test_needs_review_lands_nothing_until_a_person_decides(
     ]
     stored = _one(stack, "select status from raw.task_results where task_id = %s", task.task_id)
     assert stored == [("success",)]
-    shown = cli_run("mapping", "show", supplier)
+    shown = run("mapping", "show", supplier)
     assert "Колонка 2" in shown.output and "price" in shown.output
 
 
 def test_a_task_override_wins_over_the_suppliers_saved_one(
-    stack: Stack, tmp_path: Path, cli_run: Any
+    stack: Stack, tmp_path: Path, run: Any
 ) -> None:
     supplier = f"prec-{stack.run_id}"
     path = write_csv(
         tmp_path / "two.csv", ["Код;Товар;Цена опт;Цена розн", "P-1;Смеситель;1000;1200"]
     )
-    assert cli_run("mapping", "set", supplier, "Цена розн=price").exit_code == 0
+    assert run("mapping", "set", supplier, "Цена розн=price").exit_code == 0
     saved_wins = run_task(_task(stack, "prec-1", supplier, path), stack.database_url,
                           stack.settings)  # fmt: skip
     assert saved_wins.sheets[0].mapping["price"] == "Цена розн"
@@ -207,7 +188,7 @@ def test_items_without_codes_keep_their_keys_when_rows_move(stack: Stack, tmp_pa
 
 
 def test_preview_shows_the_decision_and_writes_nothing(
-    stack: Stack, tmp_path: Path, cli_run: Any
+    stack: Stack, tmp_path: Path, run: Any
 ) -> None:
     path = write_csv(
         tmp_path / "p.csv",
@@ -222,7 +203,7 @@ def test_preview_shows_the_decision_and_writes_nothing(
         )
 
     before = counts()
-    shown = cli_run("preview", str(path), "--supplier", f"prev-{stack.run_id}", "--json")
+    shown = run("preview", str(path), "--supplier", f"prev-{stack.run_id}", "--json")
     assert shown.exit_code == 0, shown.output
     decision = json.loads(shown.output)
     assert decision["header_row"] == 2
@@ -234,7 +215,7 @@ def test_preview_shows_the_decision_and_writes_nothing(
         (1, "Наименование", "name", 100.0, "exact"),
         (2, "Цена, руб.", "price", 100.0, "exact"),
     ]  # fmt: skip
-    table = cli_run("preview", str(path))
+    table = run("preview", str(path))
     assert "Цена, руб." in table.output and "price" in table.output
     assert counts() == before
 
