@@ -78,32 +78,41 @@ def snapshot(stack: Stack, prefix: str) -> dict[str, list[tuple[Any, ...]]]:
         return {name: conn.execute(q).fetchall() for name, q in queries.items()}
 
 
-@pytest.fixture
-def new_stack(admin_url: str, base_settings: Settings) -> Iterator[Callable[[], Stack]]:
-    made: list[Stack] = []
+class StackMaker:
+    """Makes fresh stacks (own database, own queue) and drops them at the end."""
 
-    def make() -> Stack:
+    def __init__(self, admin_url: str, base_settings: Settings) -> None:
+        self.admin_url, self.base_settings, self.made = admin_url, base_settings, []
+
+    def __call__(self) -> Stack:
         run_id = uuid.uuid4().hex[:10]
-        url = _create_database(admin_url, f"mb_test_{run_id}")
+        url = _create_database(self.admin_url, f"mb_test_{run_id}")
         migrate.upgrade(url)
-        settings = base_settings.model_copy(
+        base = self.base_settings
+        settings = base.model_copy(
             update={
                 "database_url": url,
                 "queue_name": f"test-{run_id}",
-                "redis_url": base_settings.redis_url
-                or local_services.ensure_redis(base_settings.local_state_dir),
+                "redis_url": base.redis_url or local_services.ensure_redis(base.local_state_dir),
             }
         )
         stack = Stack(
             database_url=url, redis_url=settings.redis_url or "", settings=settings, run_id=run_id
         )
-        made.append(stack)
+        self.made.append(stack)
         return stack
 
-    yield make
-    for stack in made:
-        _delete_queue(stack.redis_url, stack.settings.queue_name)
-        _drop_database(admin_url, f"mb_test_{stack.run_id}")
+    def drop_all(self) -> None:
+        for stack in self.made:
+            _delete_queue(stack.redis_url, stack.settings.queue_name)
+            _drop_database(self.admin_url, f"mb_test_{stack.run_id}")
+
+
+@pytest.fixture
+def new_stack(admin_url: str, base_settings: Settings) -> Iterator[Callable[[], Stack]]:
+    maker = StackMaker(admin_url, base_settings)
+    yield maker
+    maker.drop_all()
 
 
 class Workers:
@@ -148,18 +157,21 @@ def wait_finished(jobs: list[Job], timeout: float = 180) -> None:
             time.sleep(0.2)
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def clean_run(
-    new_stack: Callable[[], Stack], tmp_path: Path
-) -> tuple[list[ParseTask], dict[str, Any]]:
-    """Two versions of one supplier's list, processed with no fault at all."""
-    stack = new_stack()
+    admin_url: str, base_settings: Settings, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[list[ParseTask], dict[str, Any]]]:
+    """Two versions of one supplier's list, processed with no fault at all: the state every
+    fault test must end in. Computed once for the module."""
+    maker = StackMaker(admin_url, base_settings)
+    stack = maker()
     prefix = f"clean-{stack.run_id}"
-    tasks = make_tasks(tmp_path, prefix, ["fault"], versions=2)
+    tasks = make_tasks(tmp_path_factory.mktemp("clean"), prefix, ["fault"], versions=2)
     jobs = enqueue_all(stack, tasks)
     Workers(stack, 1, burst=True).wait()
     wait_finished(jobs, timeout=5)
-    return tasks, snapshot(stack, prefix)
+    yield tasks, snapshot(stack, prefix)
+    maker.drop_all()
 
 
 def same_tasks(tasks: list[ParseTask], prefix: str) -> list[ParseTask]:
