@@ -25,7 +25,7 @@ from loader.landing import land
 from loader.logs import get_logger
 from loader.mapping import REQUIRED_FIELDS, MappedSheet, map_sheet, memory
 from loader.mapping.memory import RememberedMapping
-from loader.result import Reason, SheetReport, TaskResult
+from loader.result import Reason, SheetReport, TaskResult, TaskStatus
 from loader.sources import get_source, limits
 from loader.task import ParseTask
 
@@ -162,21 +162,7 @@ def run_task(task: ParseTask, database_url: str, settings: Settings) -> TaskResu
 def _store_failure(task: ParseTask, err: LoaderError, database_url: str, started: float) -> None:
     """A task that failed for good gets a `failed` result too, so `loader task` can say why.
     Best effort: the error itself is what the queue reports."""
-    result = TaskResult(
-        task_id=task.task_id,
-        supplier_code=task.supplier.code,
-        source=task.source.describe(),
-        status="failed",
-        rows_landed=0,
-        items_accepted=0,
-        rows_rejected=0,
-        rows_skipped=0,
-        rejected_by_rule={},
-        sheets=[],
-        skipped_sheets={},
-        duration_s=round(time.monotonic() - started, 3),
-        message=f"{err.code}: {err}",
-    )
+    result = _nothing_landed(task, "failed", f"{err.code}: {err}", started)
     try:
         store_result(database_url, result)
     except (LoaderError, psycopg.Error):
@@ -220,23 +206,38 @@ def _needs_review(
 ) -> TaskResult:
     where = task.source.describe()
     messages = [m.mapping.review_message() for m in mapped if m.mapping.needs_review]
+    message = (
+        f"{where}: nothing was loaded; the column mapping needs a person. "
+        + " | ".join(messages)
+        + f". Set the columns (loader mapping set {task.supplier.code} 'HEADER=price' ...)"
+        " or give the task column_overrides, then run it again."
+    )
+    return _nothing_landed(task, "needs_review", message, started, _sheet_reports(mapped), skipped)
+
+
+def _nothing_landed(
+    task: ParseTask,
+    status: TaskStatus,
+    message: str,
+    started: float,
+    sheets: list[SheetReport] | None = None,
+    skipped: dict[str, str] | None = None,
+) -> TaskResult:
+    """The result of a task that stopped before landing a row (needs review, or failed)."""
     return TaskResult(
         task_id=task.task_id,
         supplier_code=task.supplier.code,
-        source=where,
-        status="needs_review",
+        source=task.source.describe(),
+        status=status,
         rows_landed=0,
         items_accepted=0,
         rows_rejected=0,
         rows_skipped=0,
         rejected_by_rule={},
-        sheets=_sheet_reports(mapped),
-        skipped_sheets=skipped,
+        sheets=sheets or [],
+        skipped_sheets=skipped or {},
         duration_s=round(time.monotonic() - started, 3),
-        message=f"{where}: nothing was loaded; the column mapping needs a person. "
-        + " | ".join(messages)
-        + f". Set the columns (loader mapping set {task.supplier.code} 'HEADER=price' ...)"
-        " or give the task column_overrides, then run it again.",
+        message=message,
     )
 
 
