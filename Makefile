@@ -25,7 +25,7 @@ demo: install  ## Ingest the bundled price lists through the queue and print a s
 	$(BIN)/loader demo
 
 test: install  ## Whole suite against real PostgreSQL/Redis (local ones started when no URLs are set)
-	$(BIN)/pytest --cov=loader --cov-report=term-missing:skip-covered --cov-fail-under=85 --durations=15
+	$(BIN)/pytest --cov=loader --cov-report=term-missing:skip-covered --cov-fail-under=85 --durations=15 -n 2 --dist loadfile
 
 test-unit: install
 	$(BIN)/pytest tests/unit

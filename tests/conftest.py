@@ -107,6 +107,29 @@ def _delete_queue(redis_url: str, queue_name: str) -> None:
     queue.delete(delete_jobs=True)
 
 
+# `make test` spreads test files over two processes (pytest-xdist, one file stays in one
+# process). The longest files go first so neither process is left with a long file at the end.
+LONGEST_FILES_FIRST = (
+    "test_reliability.py",
+    "test_cli_and_demo.py",
+    "test_hostile_input.py",
+    "test_row_rules.py",
+    "test_google_sheets_pipeline.py",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    def rank(item: pytest.Item) -> int:
+        name = item.path.name
+        return (
+            LONGEST_FILES_FIRST.index(name)
+            if name in LONGEST_FILES_FIRST
+            else len(LONGEST_FILES_FIRST)
+        )
+
+    items.sort(key=rank)  # stable: the order inside a file is kept
+
+
 SERVICE_ACCOUNT_EMAIL = "prices-reader@marketbel-test.iam.gserviceaccount.com"
 
 
