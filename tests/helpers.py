@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -40,3 +41,14 @@ def supplier_items_of(stack: _Connectable, supplier: str) -> list[tuple[Any, ...
             " where supplier_code = %s order by supplier_sku",
             (supplier,),
         ).fetchall()
+
+
+def stop_worker(worker: subprocess.Popen[bytes] | subprocess.Popen[str]) -> None:
+    """Ask a worker process to stop (RQ's warm shutdown); kill it if it has not within a minute
+    (on a loaded machine a worker may still be importing dbt when asked)."""
+    worker.terminate()
+    try:
+        worker.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        worker.kill()
+        worker.wait(timeout=30)

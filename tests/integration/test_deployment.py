@@ -17,6 +17,7 @@ from click.testing import CliRunner
 from loader import cli
 from loader.config import PROJECT_ROOT
 from tests.conftest import Stack
+from tests.helpers import stop_worker
 
 COMPOSE = yaml.safe_load((PROJECT_ROOT / "docker-compose.yml").read_text())
 SERVICES = COMPOSE["services"]
@@ -104,8 +105,7 @@ def test_healthcheck_against_real_services_and_a_real_worker(stack: Stack) -> No
         else:
             pytest.fail("worker never became healthy")
     finally:
-        worker.terminate()
-        worker.wait(timeout=60)
+        stop_worker(worker)
 
     broken = {**env, "DATABASE_URL": "postgresql://nobody:x@127.0.0.1:1/none"}
     down = subprocess.run(check, env=broken, capture_output=True, text=True)

@@ -19,7 +19,7 @@ from loader.jobs import attempts
 from tests.conftest import SERVICE_ACCOUNT_EMAIL, Stack
 from tests.fakegoogle import Cell, FakeGoogle, Grid, Spreadsheet
 from tests.fakegoogle.server import quota_error
-from tests.helpers import supplier_items_of
+from tests.helpers import stop_worker, supplier_items_of
 
 KEY = "1PipelineSheet0123456789abcdefghijklm"
 
@@ -157,8 +157,7 @@ def test_quota_forever_retries_boundedly_then_dead_letters(
         while job.get_status(refresh=True) != JobStatus.FAILED and time.monotonic() < deadline:
             time.sleep(0.5)
     finally:
-        worker.terminate()
-        worker.wait(timeout=60)
+        stop_worker(worker)
 
     assert job.get_status() == JobStatus.FAILED
     queue = task_queue.get_queue(conn, stack.settings.queue_name)

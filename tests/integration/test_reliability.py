@@ -207,7 +207,9 @@ def test_a_killed_worker_loses_nothing(
     [killed] = [job for job in jobs if len(attempts(job)) > 1]  # only the killed task ran twice
     recovery_s = (attempts(killed)[1] - killed_at).total_seconds()
     print(f"kill@{stage}: the task ran again {recovery_s:.1f} s after the kill")
-    assert recovery_s < 60
+    # Alone this is 10-40 s (the survivor's guardian or RQ's registry clean-up). The bound is
+    # loose because `make test` runs two test files at once on two cores.
+    assert recovery_s < 120
     assert snapshot(stack, prefix) == expected
 
 
