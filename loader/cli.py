@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from loader import runtime
+from loader import defaults, runtime
 from loader.config import PROJECT_ROOT, get_settings
 from loader.exceptions import LoaderError
 from loader.logs import configure_logging
@@ -314,7 +314,7 @@ def mapping_show(supplier: str) -> None:
     from loader.db import connect
     from loader.mapping import memory
 
-    with connect(runtime.database_url(get_settings())) as conn:
+    with connect(runtime.database_url(get_settings()), role=defaults.LOADER_ROLE) as conn:
         remembered = memory.load(conn, supplier)
         saved = memory.load_overrides(conn, supplier)
         changes = memory.recent_changes(conn, supplier)
@@ -345,7 +345,7 @@ def mapping_set(supplier: str, overrides: tuple[str, ...]) -> None:
         {"task_id": "check", "supplier": {"code": supplier},
          "source": {"type": "csv", "path": "x.csv"}, "column_overrides": parsed}
     )  # fmt: skip
-    with connect(runtime.database_url(get_settings())) as conn:
+    with connect(runtime.database_url(get_settings()), role=defaults.LOADER_ROLE) as conn:
         memory.set_overrides(conn, supplier, parsed)
     click.echo(f"saved {len(parsed)} override(s) for {supplier}")
 
@@ -357,7 +357,7 @@ def mapping_forget(supplier: str) -> None:
     from loader.db import connect
     from loader.mapping import memory
 
-    with connect(runtime.database_url(get_settings())) as conn:
+    with connect(runtime.database_url(get_settings()), role=defaults.LOADER_ROLE) as conn:
         layouts, saved = memory.forget(conn, supplier)
     click.echo(f"forgot {layouts} layout(s) and {saved} override(s) of {supplier}")
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 from urllib.parse import quote
 
@@ -22,6 +22,7 @@ class DbParams:
     user: str
     password: str
     dbname: str
+    role: str | None = None  # the role the session acts as (SET ROLE at connection start)
 
     @classmethod
     def from_url(cls, url: str) -> DbParams:
@@ -34,22 +35,34 @@ class DbParams:
             dbname=str(parts.get("dbname") or "postgres"),
         )
 
+    def as_role(self, role: str | None) -> DbParams:
+        """The same login, acting as `role` (which the login must be a member of)."""
+        return replace(self, role=role)
+
+    def _options(self) -> str | None:
+        # `role` is a setting: given at connection start it is the session's SET ROLE.
+        return f"-c role={self.role}" if self.role else None
+
     def conninfo(self) -> str:
+        options = self._options()
+        extra = {"options": options} if options else {}
         return psycopg.conninfo.make_conninfo(
             host=self.host,
             port=self.port,
             user=self.user,
             password=self.password,
             dbname=self.dbname,
+            **extra,
         )
 
     def dlt_credentials(self) -> str:
         """A URL; a unix-socket directory as host is percent-encoded, which libpq decodes."""
         # dlt insists on a password; trust/peer auth ignores it.
         password = quote(self.password or "unused", safe="")
+        query = f"?options={quote(self._options() or '', safe='')}" if self.role else ""
         return (
             f"postgresql://{quote(self.user, safe='')}:{password}"
-            f"@{quote(self.host, safe='')}:{self.port}/{quote(self.dbname, safe='')}"
+            f"@{quote(self.host, safe='')}:{self.port}/{quote(self.dbname, safe='')}{query}"
         )
 
     def dbt_env(self) -> dict[str, str]:
@@ -60,6 +73,7 @@ class DbParams:
             "DBT_USER": self.user,
             "DBT_PASSWORD": self.password,
             "DBT_DBNAME": self.dbname,
+            "DBT_ROLE": self.role or "",
         }
 
     def sqlalchemy_url(self) -> URL:
@@ -75,9 +89,11 @@ class DbParams:
         )
 
 
-def connect(url: str, autocommit: bool = False) -> psycopg.Connection:
-    """Open a psycopg connection; a refused connection is a retriable error."""
+def connect(url: str, autocommit: bool = False, role: str | None = None) -> psycopg.Connection:
+    """Open a psycopg connection, acting as `role` when given; a refused connection is a
+    retriable error."""
     try:
-        return psycopg.connect(DbParams.from_url(url).conninfo(), autocommit=autocommit)
+        params = DbParams.from_url(url).as_role(role)
+        return psycopg.connect(params.conninfo(), autocommit=autocommit)
     except psycopg.OperationalError as err:
         raise DatabaseUnavailableError(f"cannot connect to PostgreSQL: {err}") from err

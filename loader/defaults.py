@@ -22,3 +22,10 @@ LOCAL_STATE_DIR = ".local"
 LOCAL_DB_NAME = "marketbel"
 LOCAL_DB_USER = "marketbel"
 LOCAL_DB_PASSWORD = "marketbel"  # noqa: S105 - local throwaway server on a unix socket
+
+# Database roles (migration 0005). The worker logs in once and acts as the least it needs for
+# each step: landing as LOADER_ROLE (writes raw only), dbt as TRANSFORM_ROLE. Analysts and
+# read-only tools use ANALYST_ROLE. The role that runs the migrations owns the schema.
+LOADER_ROLE = "marketbel_loader"
+TRANSFORM_ROLE = "marketbel_transform"
+ANALYST_ROLE = "marketbel_analyst"

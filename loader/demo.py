@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from loader import migrate, runtime
+from loader import defaults, migrate, runtime
 from loader import queue as task_queue
 from loader.config import PROJECT_ROOT, Settings
 from loader.db import connect
@@ -120,7 +120,7 @@ def _print_summary(
             file=out,
         )
     task_ids = [t.task_id for t, _ in outcomes]
-    with connect(database_url) as conn:
+    with connect(database_url, role=defaults.ANALYST_ROLE) as conn:  # what an analyst sees
         items = conn.execute(
             "select supplier_code, count(*), string_agg(distinct coalesce(currency, '?'), ',')"
             " from marts.supplier_items group by 1 order by 1"

@@ -16,7 +16,7 @@ from psycopg.types.json import Jsonb
 from rq import get_current_job
 from rq.job import Job
 
-from loader import runtime
+from loader import defaults, runtime
 from loader.config import Settings, get_settings
 from loader.db import connect
 from loader.exceptions import LoaderError, NoDataRowsError, TransformError
@@ -105,7 +105,7 @@ def _not_a_price_list(sheet: MappedSheet) -> bool:
 def load_supplier_mapping(
     database_url: str, supplier_code: str
 ) -> tuple[list[RememberedMapping], dict[str, str]]:
-    with connect(database_url) as conn:
+    with connect(database_url, role=defaults.LOADER_ROLE) as conn:
         return memory.load(conn, supplier_code), memory.load_overrides(conn, supplier_code)
 
 
@@ -128,7 +128,7 @@ def run_task(task: ParseTask, database_url: str, settings: Settings) -> TaskResu
             log.warning("task_needs_review", message=result.message)
             return result
         landing = land(task, mapped, database_url, settings.work_dir)
-        with connect(database_url) as conn:
+        with connect(database_url, role=defaults.LOADER_ROLE) as conn:
             for sheet in mapped:
                 memory.remember(conn, task.task_id, task.supplier.code, sheet.mapping)
         from loader.transform import transform  # dbt import is heavy; only when needed
@@ -170,7 +170,7 @@ def _store_failure(task: ParseTask, err: LoaderError, database_url: str, started
 
 
 def store_result(database_url: str, result: TaskResult) -> None:
-    with connect(database_url) as conn:
+    with connect(database_url, role=defaults.LOADER_ROLE) as conn:
         conn.execute(
             "insert into raw.task_results (task_id, supplier_code, status, result)"
             " values (%s, %s, %s, %s) on conflict (task_id) do update"
@@ -252,7 +252,7 @@ def _report(
     database_url: str,
     started: float,
 ) -> TaskResult:
-    with connect(database_url) as conn:
+    with connect(database_url, role=defaults.TRANSFORM_ROLE) as conn:
         summary = conn.execute(
             "select rows_landed, items_accepted, rows_rejected, rows_skipped, rows_warned"
             " from marts.task_summaries where task_id = %s and load_id = %s",

@@ -34,6 +34,26 @@ os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
 os.environ.setdefault("DATA_WRITER__DISABLE_COMPRESSION", "true")
 
 
+def _land_as_the_connection_role() -> None:
+    """dlt resets its psycopg2 connection before use, and psycopg2's reset ends with
+    `SET SESSION AUTHORIZATION DEFAULT`, which drops the role given at connection start: rows
+    would be written with every right of the login. `RESET ROLE` brings the start-up role back
+    (tests/integration/test_roles.py checks that landing has only the loader role's rights)."""
+    from dlt.destinations.impl.postgres.sql_client import Psycopg2SqlClient
+
+    reset = Psycopg2SqlClient._reset_connection
+    if getattr(reset, "keeps_role", False):
+        return
+
+    def reset_keeping_role(self: Psycopg2SqlClient) -> None:
+        reset(self)
+        with self._conn.cursor() as cursor:
+            cursor.execute("reset role")
+
+    reset_keeping_role.keeps_role = True  # type: ignore[attr-defined]
+    Psycopg2SqlClient._reset_connection = reset_keeping_role  # type: ignore[method-assign]
+
+
 class LandingError(LoaderError):
     code = "landing_failed"
 
@@ -52,6 +72,8 @@ class Landing:
 def land(task: ParseTask, sheets: list[MappedSheet], database_url: str, work_dir: Path) -> Landing:
     import dlt
     from dlt.pipeline.exceptions import PipelineStepFailed
+
+    _land_as_the_connection_role()
 
     received_at = dt.datetime.now(dt.UTC)
     row_count = sum(len(s.rows) for s in sheets)
@@ -102,7 +124,9 @@ def land(task: ParseTask, sheets: list[MappedSheet], database_url: str, work_dir
             pipeline_name="landing",
             pipelines_dir=tmp,
             destination=dlt.destinations.postgres(
-                credentials=DbParams.from_url(database_url).dlt_credentials()
+                credentials=DbParams.from_url(database_url)
+                .as_role(defaults.LOADER_ROLE)
+                .dlt_credentials()
             ),
             dataset_name=defaults.RAW_SCHEMA,
         )

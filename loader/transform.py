@@ -43,7 +43,7 @@ class TransformRun:
 def transform(database_url: str, load_id: str, task_id: str, settings: Settings) -> TransformRun:
     log = get_logger()
     started = time.monotonic()
-    with db.connect(database_url, autocommit=True) as lock_conn:
+    with db.connect(database_url, autocommit=True, role=defaults.TRANSFORM_ROLE) as lock_conn:
         lock_conn.execute("select pg_advisory_lock(%s)", (defaults.TRANSFORM_LOCK_KEY,))
         waited = time.monotonic() - started
         try:
@@ -153,7 +153,7 @@ def run_dbt(database_url: str, settings: Settings, args: list[str]) -> object:
     from dbt.cli.main import dbtRunner
 
     target, logs = dbt_paths(database_url, settings)
-    os.environ.update(DbParams.from_url(database_url).dbt_env())
+    os.environ.update(DbParams.from_url(database_url).as_role(defaults.TRANSFORM_ROLE).dbt_env())
     os.environ["DO_NOT_TRACK"] = "1"
     result = dbtRunner().invoke(
         [

@@ -17,6 +17,9 @@
 -- and an item missing from its supplier's newer list gets a record with dbt_is_deleted = 'True'
 -- (unavailable) until it comes back. With raw.history_loads empty (a first `dbt build` by hand,
 -- CI) it snapshots every supplier's latest list, now.
+-- The table is created by the migrations (0004) with a foreign key to supplier_items: deleting
+-- a supplier's items deletes their history. Only items in the catalogue are snapshotted, so a
+-- deleted supplier's history does not come back from the lists it sent before.
 
 with
 
@@ -41,6 +44,12 @@ lists as (
 
 ),
 
+catalogue as (
+
+    select supplier_code, supplier_sku from {{ ref('supplier_items') }}
+
+),
+
 latest_lists as (
 
     select distinct on (supplier_code) supplier_code, load_id
@@ -50,6 +59,7 @@ latest_lists as (
 )
 
 select
+    md5(parsed_rows.supplier_code || '|' || parsed_rows.supplier_sku) as supplier_item_id,
     parsed_rows.supplier_code,
     parsed_rows.supplier_sku,
     parsed_rows.price,
@@ -61,6 +71,9 @@ from parsed_rows
 inner join latest_lists
     on parsed_rows.supplier_code = latest_lists.supplier_code
     and parsed_rows.load_id = latest_lists.load_id
+inner join catalogue
+    on parsed_rows.supplier_code = catalogue.supplier_code
+    and parsed_rows.supplier_sku = catalogue.supplier_sku
 where parsed_rows.outcome = 'accepted'
 
 {% endsnapshot %}

@@ -148,7 +148,7 @@ def test_schema_and_migrate_commands(run, tmp_path: Path, monkeypatch: pytest.Mo
     result_schema = json.loads((tmp_path / "task_result.schema.json").read_text())
     assert result_schema["title"] == "TaskResult"
     assert "needs_review" in result_schema["properties"]["status"]["enum"]
-    assert "database at revision 0003" in run("migrate", "up").output
+    assert "database at revision 0005" in run("migrate", "up").output
     assert "export DATABASE_URL=" in run("services", "up").output
 
 

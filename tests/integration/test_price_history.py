@@ -163,5 +163,5 @@ def test_a_query_on_a_characteristic_uses_the_gin_index(
             "select supplier_sku from marts.supplier_items"
             ' where characteristics @> \'{"цвет": "red"}\''
         ).fetchall()
-    assert "Bitmap Index Scan" in plan and "characteristics" in plan, plan
+    assert "Bitmap Index Scan on supplier_items_characteristics_idx" in plan, plan
     assert found == [("C-1",)]

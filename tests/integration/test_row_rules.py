@@ -229,9 +229,20 @@ def test_dbt_gates_pass_on_every_bundled_list_and_catch_a_corrupted_catalogue(
         ).fetchone()[0]
         assert accepted == len(lists)  # every list gave items
         assert conn.execute("select count(*) from marts.price_history").fetchone()[0] > 0
+        one_item = "(select min(supplier_item_id) from marts.supplier_items)"
+        # The database itself refuses some corruption...
+        with pytest.raises(psycopg.errors.CheckViolation):
+            conn.execute(
+                f"update marts.supplier_items set price = -1 where supplier_item_id = {one_item}"
+            )
+        # ...the dbt gates catch the rest: an item whose values came from a rejected row.
         conn.execute(
-            "update marts.supplier_items set price = -1"
-            " where supplier_item_id = (select min(supplier_item_id) from marts.supplier_items)"
+            "update marts.supplier_items as items"
+            " set last_task_id = rejected.task_id, last_sheet = rejected.sheet,"
+            " last_row_number = rejected.row_number"
+            " from (select task_id, sheet, row_number from staging.int_price_rows__parsed"
+            " where outcome = 'rejected' limit 1) as rejected"
+            f" where items.supplier_item_id = {one_item}"
         )
-    with pytest.raises(TransformError, match="supplier_items"):
+    with pytest.raises(TransformError, match="no_rejected_row_in_supplier_items"):
         run_dbt(fresh_database, settings, ["test"])

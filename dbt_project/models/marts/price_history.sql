@@ -17,7 +17,7 @@ final as (
 
     select
         -- ids
-        md5(supplier_code || '|' || supplier_sku) as supplier_item_id,
+        supplier_item_id,
         supplier_code,
         supplier_sku,
 

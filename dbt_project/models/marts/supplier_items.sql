@@ -4,13 +4,18 @@
         unique_key=['supplier_code', 'supplier_sku'],
         incremental_strategy='merge',
         on_schema_change='append_new_columns',
-        merge_exclude_columns=['supplier_item_id', 'first_seen_at'],
-        indexes=[
-            {'columns': ['supplier_code', 'supplier_sku'], 'unique': true},
-            {'columns': ['characteristics'], 'type': 'gin'},
+        merge_exclude_columns=['supplier_item_id', 'supplier_id', 'first_seen_at'],
+        full_refresh=false,
+        post_hook=[
+            "{{ advance_watermark('supplier_items') }}",
+            "{{ mark_available_items() }}",
         ],
     )
 }}
+
+-- The table, its keys, checks and indexes belong to the migrations (0004); dbt merges into it.
+-- Columns it does not select (product_id, set by the matching team; is_available, set by the
+-- post-hook) keep their values.
 
 -- The current offer of every supplier item: the accepted row of the most recently submitted
 -- list for each (supplier, supplier_sku). Rows parsed since this model last ran are merged in.
@@ -26,11 +31,17 @@ parsed_rows as (
 
 ),
 
+suppliers as (
+
+    select * from {{ ref('suppliers') }}
+
+),
+
 accepted as (
 
     select parsed_rows.*
     from parsed_rows
-    where {{ parsed_since_last_run('parsed_rows.parsed_at') }}
+    where {{ parsed_since_last_run('parsed_rows.parsed_at', watermark_of='supplier_items') }}
         and parsed_rows.outcome = 'accepted'
 
 ),
@@ -60,6 +71,7 @@ final as (
     select
         -- ids
         md5(latest.supplier_code || '|' || latest.supplier_sku) as supplier_item_id,
+        suppliers.supplier_id,
         latest.supplier_code,
         latest.supplier_sku,
 
@@ -84,6 +96,8 @@ final as (
         latest.submitted_at as last_submitted_at,
         latest.parsed_at as source_parsed_at
     from latest
+    inner join suppliers
+        on latest.supplier_code = suppliers.supplier_code
     {% if is_incremental() %}
     left join current_items
         on latest.supplier_code = current_items.supplier_code

@@ -1,0 +1,14 @@
+{#- Post-hook of supplier_items: an item is available while its supplier's latest list (the
+    newest submission that reached the catalogue) carries it. An item missing from that list is
+    kept, unavailable, with its last price; it becomes available again when a list carries it. -#}
+{% macro mark_available_items() -%}
+    update {{ this }} as items
+    set is_available = (items.last_task_id = latest.last_task_id)
+    from (
+        select distinct on (supplier_id) supplier_id, last_task_id
+        from {{ this }}
+        order by supplier_id, last_submitted_at desc, last_task_id desc
+    ) as latest
+    where items.supplier_id = latest.supplier_id
+        and items.is_available is distinct from (items.last_task_id = latest.last_task_id)
+{%- endmacro %}
