@@ -9,7 +9,9 @@ UV_VERSION := 0.13.9
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 export DO_NOT_TRACK := 1
 
-.PHONY: install demo test test-unit test-integration lint schema samples services-up services-down soak clean
+DOCS_PORT ?= 8080
+
+.PHONY: docs install demo test test-unit test-integration lint schema samples services-up services-down soak clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -26,6 +28,10 @@ demo: install  ## Ingest the bundled price lists through the queue and print a s
 
 test: install  ## Whole suite against real PostgreSQL/Redis (local ones started when no URLs are set)
 	$(BIN)/pytest --cov=loader --cov-report=term-missing:skip-covered --cov-fail-under=85 --durations=15 -n 2 --dist loadfile
+
+docs: install  ## Build the dbt docs site from the local database and serve it on DOCS_PORT
+	$(BIN)/loader migrate up
+	$(BIN)/loader docs serve --port $(DOCS_PORT)
 
 test-unit: install
 	$(BIN)/pytest tests/unit

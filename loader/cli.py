@@ -535,3 +535,66 @@ def demo() -> None:
     from loader.demo import run_demo
 
     sys.exit(run_demo(get_settings()))
+
+
+@main.group()
+def docs() -> None:
+    """The dbt documentation site: every model, column, test and the lineage."""
+
+
+def _site_dir(out: str | None) -> Path:
+    return Path(out) if out else get_settings().local_state_dir / "docs"
+
+
+@docs.command("generate")
+@click.option("--out", default=None, help="Directory for the site (default: .local/docs).")
+def docs_generate(out: str | None) -> None:
+    """Build the site from the dbt project and the live database."""
+    from loader import docs_site
+
+    settings = get_settings()
+    site = docs_site.generate(runtime.database_url(settings), settings, _site_dir(out))
+    click.echo(f"docs site in {site}")
+
+
+@docs.command("serve")
+@click.option("--out", default=None, help="Directory of the site (default: .local/docs).")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8080, show_default=True)
+@click.option("--generate/--no-generate", default=True, help="Build the site first.")
+@click.option(
+    "--refresh-s",
+    default=0,
+    show_default=True,
+    help="Rebuild the site this often while serving (0: never), so row counts stay current.",
+)
+def docs_serve(out: str | None, host: str, port: int, generate: bool, refresh_s: int) -> None:
+    """Serve the site (generating it first) until interrupted."""
+    import threading
+
+    from loader import docs_site
+
+    settings = get_settings()
+    site = _site_dir(out)
+    url = runtime.database_url(settings) if generate or refresh_s else ""
+    if generate:
+        docs_site.generate(url, settings, site)
+    httpd = docs_site.server(site, host, port)
+    if refresh_s > 0:
+
+        def refresh() -> None:
+            while not stop.wait(refresh_s):
+                try:
+                    docs_site.generate(url, settings, site)
+                except LoaderError as err:  # keep serving the last good site
+                    click.echo(f"docs refresh failed: {err}", err=True)
+
+        stop = threading.Event()
+        threading.Thread(target=refresh, daemon=True).start()
+    click.echo(f"serving the dbt docs at http://{host}:{httpd.server_address[1]}/", err=True)
+    try:
+        httpd.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        httpd.server_close()

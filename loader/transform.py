@@ -148,11 +148,16 @@ def dbt_paths(database_url: str, settings: Settings) -> tuple[Path, Path]:
     return base / "target", base / "logs"
 
 
-def run_dbt(database_url: str, settings: Settings, args: list[str]) -> object:
-    """Invoke dbt in-process; failures become TransformError (or retriable connection errors)."""
+def run_dbt(
+    database_url: str, settings: Settings, args: list[str], target_dir: Path | None = None
+) -> object:
+    """Invoke dbt in-process as the transform role; failures become TransformError (or
+    retriable connection errors). `target_dir` keeps a side job (the docs site) from sharing
+    the workers' dbt state."""
     from dbt.cli.main import dbtRunner
 
     target, logs = dbt_paths(database_url, settings)
+    target = target_dir or target
     os.environ.update(DbParams.from_url(database_url).as_role(defaults.TRANSFORM_ROLE).dbt_env())
     os.environ["DO_NOT_TRACK"] = "1"
     result = dbtRunner().invoke(
