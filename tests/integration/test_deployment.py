@@ -24,7 +24,7 @@ SERVICES = COMPOSE["services"]
 
 
 def test_services_images_and_persistence() -> None:
-    assert set(SERVICES) == {"postgres", "redis", "migrate", "worker"}
+    assert set(SERVICES) == {"postgres", "redis", "migrate", "worker", "docs"}
     assert SERVICES["postgres"]["image"] == "postgres:16"
     assert SERVICES["redis"]["image"].startswith("redis:7")
     redis_cmd = SERVICES["redis"]["command"]
@@ -38,8 +38,30 @@ def test_services_images_and_persistence() -> None:
     assert "secrets" in (PROJECT_ROOT / ".dockerignore").read_text().split()
 
 
+def test_the_file_validates_against_the_compose_specification() -> None:
+    """The Compose Specification's JSON Schema (as vendored by check-jsonschema)."""
+    result = subprocess.run(
+        [
+            str(Path(sys.executable).with_name("check-jsonschema")),
+            "--builtin-schema",
+            "vendor.compose-spec",
+            str(PROJECT_ROOT / "docker-compose.yml"),
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_every_service_the_readme_names_exists() -> None:
+    readme = (PROJECT_ROOT / "README.md").read_text()
+    compose_part = readme[readme.index("## Production: docker-compose") :]
+    named = set(re.findall(r"`(postgres|redis|migrate|worker|docs)` service", compose_part))
+    assert named == set(SERVICES)
+
+
 def test_health_checks_and_restart_policies() -> None:
-    for name in ("postgres", "redis", "worker"):
+    for name in ("postgres", "redis", "worker", "docs"):
         assert SERVICES[name]["healthcheck"]["test"], name
         assert SERVICES[name]["restart"] == "unless-stopped", name
     assert SERVICES["migrate"]["restart"] == "no"
@@ -61,7 +83,7 @@ def test_secrets_come_from_the_environment_and_are_required() -> None:
         assert var in example, f"{var} used by docker-compose.yml but missing from .env.example"
 
 
-@pytest.mark.parametrize("service", ["migrate", "worker"])
+@pytest.mark.parametrize("service", ["migrate", "worker", "docs"])
 def test_loader_commands_in_compose_exist(service: str) -> None:
     command = SERVICES[service]["command"]
     result = CliRunner().invoke(cli.main, [*command, "--help"])
@@ -110,6 +132,44 @@ def test_healthcheck_against_real_services_and_a_real_worker(stack: Stack) -> No
     broken = {**env, "DATABASE_URL": "postgresql://nobody:x@127.0.0.1:1/none"}
     down = subprocess.run(check, env=broken, capture_output=True, text=True)
     assert down.returncode == 1 and "unhealthy: cannot connect to PostgreSQL" in down.stderr
+
+
+def test_the_docs_service_command_serves_the_site_and_passes_its_health_check(
+    stack: Stack, tmp_path: Path
+) -> None:
+    """The docs service's command, run here as compose runs it (on a free port, not 8080)."""
+    command = [c if c != "0.0.0.0" else "127.0.0.1" for c in SERVICES["docs"]["command"]]  # noqa: S104
+    port = _free_port()
+    command[command.index("--port") + 1] = str(port)
+    health = SERVICES["docs"]["healthcheck"]["test"][1:]  # ["python", "-c", code]
+    probe = [sys.executable, health[1], health[2].replace("8080", str(port))]
+    assert subprocess.run(probe, capture_output=True).returncode != 0  # nothing there yet
+    server = subprocess.Popen(
+        [sys.executable, "-m", "loader", *command, "--out", str(tmp_path / "site")],
+        env=stack.env(),
+        cwd=PROJECT_ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 180
+        while subprocess.run(probe, capture_output=True).returncode != 0:
+            assert server.poll() is None, server.stderr.read() if server.stderr else ""
+            assert time.monotonic() < deadline, "the docs site never answered"
+            time.sleep(1)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    assert (tmp_path / "site" / "catalog.json").exists()
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 def test_placeholder_passwords_are_refused(stack: Stack) -> None:
