@@ -15,7 +15,7 @@ from loader import defaults, runtime
 from loader.config import PROJECT_ROOT, get_settings
 from loader.exceptions import LoaderError
 from loader.logs import configure_logging
-from loader.sources import file_source_type
+from loader.sources import FILE_SOURCE_BY_SUFFIX, file_source_type, get_source
 
 SCHEMA_DIR = PROJECT_ROOT / "schemas"
 EXIT_NEEDS_REVIEW = 3
@@ -129,10 +129,11 @@ def build_task(
         source_type = file_source_type(file_path.name)
         if source_type is None:
             raise click.UsageError(
-                f"{file_path}: unknown file type {file_path.suffix!r}; use .csv or .xlsx"
+                f"{file_path}: unknown file type {file_path.suffix!r};"
+                f" known: {', '.join(sorted(FILE_SOURCE_BY_SUFFIX))}"
             )
         source = {"type": source_type, "path": str(file_path.resolve())}
-        if sheet is not None and source_type == "xlsx":
+        if sheet is not None and "sheet" in get_source(source_type).config_model.model_fields:
             source["sheet"] = int(sheet) if sheet.isdigit() else sheet
     parsed_overrides = _parse_overrides(overrides)
     return ParseTask.parse(
@@ -159,11 +160,47 @@ def _echo_json(data: Any) -> None:
     click.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
 
 
+def _as_json(choice: bool | None) -> bool:
+    """--json / --table when given; otherwise a table on a terminal and JSON for a program."""
+    return (not sys.stdout.isatty()) if choice is None else choice
+
+
+_format_option = click.option(
+    "--json/--table",
+    "as_json",
+    default=None,
+    help="Output format (default: a table on a terminal, JSON otherwise).",
+)
+
+
+def _echo_result_table(result: dict[str, Any]) -> None:
+    rows = [
+        ("task", result.get("task_id")),
+        ("status", result.get("status")),
+        ("rows landed", result.get("rows_landed")),
+        ("items accepted", result.get("items_accepted")),
+        ("rows rejected", result.get("rows_rejected")),
+        ("rows warned", result.get("rows_warned")),
+        ("rows skipped", result.get("rows_skipped")),
+        ("duration", f"{result.get('duration_s')} s"),
+    ]
+    if result.get("message"):
+        rows.append(("message", result["message"]))
+    for label, value in rows:
+        click.echo(f"{label:15} {value}")
+    for reason in result.get("top_reasons") or []:
+        click.echo(
+            f"  {reason['rule_code']:20} {reason['severity']:5} {reason['rows']:>6}"
+            f"  e.g. {reason['example']}"
+        )
+
+
 @main.command()
 @_task_options
-@click.option("--wait", is_flag=True, help="Wait for the task and print its result.")
+@click.option("--wait", is_flag=True, help="Show progress, then the task's result.")
 @click.option("--timeout", default=600.0, show_default=True, help="Seconds to wait.")
-def enqueue(wait: bool, timeout: float, **task_args: Any) -> None:
+@_format_option
+def enqueue(wait: bool, timeout: float, as_json: bool | None, **task_args: Any) -> None:
     """Put a parse task on the queue."""
     from loader import queue as task_queue
 
@@ -178,9 +215,15 @@ def enqueue(wait: bool, timeout: float, **task_args: Any) -> None:
     click.echo(f"task {task.task_id} {state}", err=True)
     if wait:
         try:
-            _echo_json(task_queue.wait(enqueued.job, timeout))
+            result = task_queue.wait(
+                enqueued.job, timeout, on_progress=lambda line: click.echo(line, err=True)
+            )
         except task_queue.TaskFailed as err:
             raise click.ClickException(f"task {task.task_id} failed: {err}") from err
+        if _as_json(as_json):
+            _echo_json(result)
+        else:
+            _echo_result_table(result)
 
 
 @main.command()
@@ -363,32 +406,37 @@ def mapping_forget(supplier: str) -> None:
 
 
 @main.command()
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@_format_option
 @click.option("--last", default=10, show_default=True, help="How many recent tasks to show.")
-def status(as_json: bool, last: int) -> None:
-    """Queue depth, workers and the last tasks."""
+def status(as_json: bool | None, last: int) -> None:
+    """Queue depth, retries, dead letters, workers and the last tasks, with warnings."""
     from loader import queue as task_queue
 
     settings = get_settings()
     info = task_queue.status(
         task_queue.connect(runtime.redis_url(settings)), settings.queue_name, last
     )
-    if as_json:
+    if _as_json(as_json):
         _echo_json(info)
         return
     click.echo(
         f"queue {info['queue']}: {info['queued']} queued, {info['started']} running, "
         f"{info['scheduled_retries']} waiting to retry, {info['failed']} failed"
     )
+    for warning in info["warnings"]:
+        click.echo(f"WARNING: {warning}")
+    click.echo(f"workers: {len(info['workers'])}")
     for w in info["workers"]:
-        click.echo(f"worker {w['name']}: {w['state']} {w['current_task'] or ''}".rstrip())
+        doing = f"{w['current_task']} ({w['stage']})" if w["stage"] else w["current_task"] or ""
+        click.echo(f"  {w['name']:40} {w['state']:10} {doing}".rstrip())
+    if info["last_tasks"]:
+        click.echo("last tasks:")
     for t in info["last_tasks"]:
-        detail = (
-            t.get("error")
-            or f"{t.get('status')} items={t.get('items_accepted')}"
-            f" rejected={t.get('rows_rejected')}"
+        detail = t.get("error") or (
+            f"{t.get('status')} items={t.get('items_accepted')}"
+            f" rejected={t.get('rows_rejected')} {t.get('duration_s')} s"
         )
-        click.echo(f"{t['ended_at'] or '-':32} {t['task_id']:40} {detail}")
+        click.echo(f"  {t['ended_at'] or '-':32} {t['task_id']:40} {detail}")
 
 
 @main.command()
@@ -598,3 +646,70 @@ def docs_serve(out: str | None, host: str, port: int, generate: bool, refresh_s:
         pass
     finally:
         httpd.server_close()
+
+
+@main.group("queue")
+def queue_group() -> None:
+    """Back the waiting tasks up around a deployment or rollback (see docs/runbook.md)."""
+
+
+@queue_group.command("drain")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--force", is_flag=True, help="Drain even while workers are running.")
+def queue_drain(file: Path, force: bool) -> None:
+    """Write the queued tasks and scheduled retries to FILE and take them off the queue."""
+    from loader import queue as task_queue
+    from loader import queue_backup
+
+    settings = get_settings()
+    conn = task_queue.connect(runtime.redis_url(settings))
+    try:
+        drained = queue_backup.drain(conn, settings.queue_name, file, force=force)
+    except queue_backup.WorkersRunningError as err:
+        raise click.ClickException(str(err)) from err
+    dead = task_queue.get_queue(conn, settings.queue_name).failed_job_registry.count
+    click.echo(f"drained {len(drained)} task(s) to {file}; {dead} dead letter(s) left in place")
+
+
+@queue_group.command("restore")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def queue_restore(file: Path) -> None:
+    """Put the tasks of a drained FILE back on the queue (tasks already there are skipped)."""
+    from loader import queue as task_queue
+    from loader import queue_backup
+
+    settings = get_settings()
+    conn = task_queue.connect(runtime.redis_url(settings))
+    outcome = queue_backup.restore(conn, settings.queue_name, file)
+    click.echo(
+        f"restored {len(outcome.restored)} task(s); {len(outcome.already_known)} already known"
+    )
+    for task_id, why in outcome.invalid.items():
+        click.echo(f"not restored {task_id}: {why}", err=True)
+    if outcome.invalid:
+        sys.exit(1)
+
+
+@docs.command("diagram")
+@click.option(
+    "--out",
+    default=str(PROJECT_ROOT / "docs" / "schema.md"),
+    show_default=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+)
+@click.option("--check", is_flag=True, help="Fail if the file differs from the database.")
+def docs_diagram(out: Path, check: bool) -> None:
+    """Write the database's tables and foreign keys as a Mermaid ER diagram."""
+    from loader import schema_diagram
+    from loader.db import connect
+
+    with connect(runtime.database_url(get_settings())) as conn:
+        text = schema_diagram.render(conn)
+    if check:
+        if not out.exists() or out.read_text(encoding="utf-8") != text:
+            raise click.ClickException(f"{out} is out of date: run `loader docs diagram`")
+        click.echo(f"{out} is up to date")
+        return
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text, encoding="utf-8")
+    click.echo(f"wrote {out}")

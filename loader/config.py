@@ -51,6 +51,8 @@ class Settings(BaseSettings):
     max_xlsx_unzipped_mb: float = Field(default=1_000, gt=0)  # zip bombs
     max_xlsx_compression_ratio: float = Field(default=200, gt=1)
     task_timeout_s: int = Field(default=30 * 60, gt=0)  # RQ job timeout: a clean stop
+    # `loader status` and the worker's periodic log warn above this many waiting tasks.
+    queue_depth_warning: int = Field(default=1000, gt=0)
     # File sources may only read under this directory (symlinks resolved); unset: anywhere.
     files_root: Path | None = None
     # Google Sheets URLs must be https on one of these hosts.

@@ -47,6 +47,15 @@ def record_attempt() -> None:
         job.save_meta()
 
 
+def report_stage(stage: str, **counts: int) -> None:
+    """Publish the stage the task is in (and its counts so far) in the job's meta, for
+    `loader enqueue --wait` and `loader status`; a task run outside RQ publishes nothing."""
+    job = get_current_job()
+    if job is not None:
+        job.meta["stage"] = {"name": stage, "at": dt.datetime.now(dt.UTC).isoformat(), **counts}
+        job.save_meta()
+
+
 def attempts(job: Job) -> list[dt.datetime]:
     return [dt.datetime.fromisoformat(a) for a in job.get_meta(refresh=True).get("attempts", [])]
 
@@ -116,8 +125,10 @@ def run_task(task: ParseTask, database_url: str, settings: Settings) -> TaskResu
     )
     log = get_logger()
     try:
+        report_stage("read")  # and map
         remembered, supplier_overrides = load_supplier_mapping(database_url, task.supplier.code)
         mapped, skipped = read_and_map(task, remembered, supplier_overrides)
+        rows = sum(len(m.rows) for m in mapped)
         for sheet in mapped:
             for warning in sheet.mapping.warnings:
                 log.warning("mapping_warning", sheet=sheet.mapping.sheet, warning=warning)
@@ -127,7 +138,9 @@ def run_task(task: ParseTask, database_url: str, settings: Settings) -> TaskResu
             store_result(database_url, result)
             log.warning("task_needs_review", message=result.message)
             return result
+        report_stage("land", rows_read=rows)
         landing = land(task, mapped, database_url, settings.work_dir)
+        report_stage("transform", rows_landed=landing.row_count)
         with connect(database_url, role=defaults.LOADER_ROLE) as conn:
             for sheet in mapped:
                 memory.remember(conn, task.task_id, task.supplier.code, sheet.mapping)
@@ -135,6 +148,7 @@ def run_task(task: ParseTask, database_url: str, settings: Settings) -> TaskResu
 
         run = transform(database_url, landing.load_id, task.task_id, settings)
         checkpoint("report", database_url)
+        report_stage("report", rows_landed=landing.row_count)
         result = _report(task, mapped, skipped, landing.load_id, database_url, started)
         store_result(database_url, result)
         log.info(

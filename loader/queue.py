@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -77,10 +78,37 @@ class TaskFailed(Exception):
         self.job = job
 
 
-def wait(job: Job, timeout_s: float, poll_s: float = 0.1) -> dict[str, Any]:
-    """Block until the job finishes; return its result or raise TaskFailed."""
+def progress(job: Job) -> str:
+    """One line on where a task is: its state, attempt and stage (published by the job)."""
+    status = job.get_status(refresh=True)
+    meta = job.get_meta(refresh=True)
+    line = f"{job.id}: {status.value if status else 'unknown'}"
+    tries = len(meta.get("attempts", []))
+    if tries > 1:
+        line += f", attempt {tries}"
+    stage = meta.get("stage") or {}
+    if status == JobStatus.STARTED and stage:
+        counts = ", ".join(
+            f"{k.replace('_', ' ')} {v}" for k, v in stage.items() if k not in ("name", "at")
+        )
+        line += f", {stage['name']}" + (f" ({counts})" if counts else "")
+    return line
+
+
+def wait(
+    job: Job,
+    timeout_s: float,
+    poll_s: float = 0.1,
+    on_progress: Callable[[str], None] | None = None,
+) -> dict[str, Any]:
+    """Block until the job finishes; return its result or raise TaskFailed. on_progress gets
+    a line whenever the task's state or stage changes."""
     deadline = time.monotonic() + timeout_s
+    shown = ""
     while True:
+        if on_progress is not None and (line := progress(job)) != shown:
+            on_progress(line)
+            shown = line
         status = job.get_status(refresh=True)
         if status == JobStatus.FINISHED:
             return cast(dict[str, Any], job.return_value(refresh=True))
@@ -97,6 +125,17 @@ def last_error(job: Job) -> str:
     # The last line of the traceback is the error itself, with our message naming file and reason.
     lines = [ln for ln in text.strip().splitlines() if ln.strip()]
     return lines[-1] if lines else text
+
+
+def queue_warnings(queued: int, dead_letters: int) -> list[str]:
+    """What an operator must look at: a queue deeper than QUEUE_DEPTH_WARNING, any dead letter."""
+    warnings = []
+    limit = get_settings().queue_depth_warning
+    if queued > limit:
+        warnings.append(f"{queued} tasks waiting, more than {limit} (QUEUE_DEPTH_WARNING)")
+    if dead_letters:
+        warnings.append(f"{dead_letters} dead letter(s): see `loader dlq list`")
+    return warnings
 
 
 def status(conn: Redis, queue_name: str, last: int = 10) -> dict[str, Any]:
@@ -128,18 +167,35 @@ def status(conn: Redis, queue_name: str, last: int = 10) -> dict[str, Any]:
                 entry["error"] = last_error(job)
             recent.append(entry)
     recent.sort(key=lambda e: e["ended_at"] or "", reverse=True)
+    queued = queue.count
     return {
         "queue": queue_name,
-        "queued": queue.count,
+        "queued": queued,
         "started": StartedJobRegistry(queue=queue).count,
         "scheduled_retries": ScheduledJobRegistry(queue=queue).count,
         "failed": failed.count,
         "workers": [
-            {"name": w.name, "state": w.get_state(), "current_task": w.get_current_job_id()}
+            {
+                "name": w.name,
+                "state": w.get_state(),
+                "current_task": w.get_current_job_id(),
+                "stage": _stage_of(conn, w.get_current_job_id()),
+            }
             for w in Worker.all(queue=queue)
         ],
         "last_tasks": recent[:last],
+        "warnings": queue_warnings(queued, failed.count),
     }
+
+
+def _stage_of(conn: Redis, job_id: str | None) -> str | None:
+    if job_id is None:
+        return None
+    try:
+        stage = Job.fetch(job_id, connection=conn).get_meta().get("stage") or {}
+    except NoSuchJobError:
+        return None
+    return stage.get("name")
 
 
 def no_retry_for_permanent_errors(

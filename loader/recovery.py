@@ -23,6 +23,7 @@ from rq.job import Job, JobStatus
 from rq.registry import StartedJobRegistry
 
 from loader.logs import get_logger
+from loader.queue import queue_warnings
 
 LIVENESS_TTL_S = 15
 # RQ's scheduler takes a due retry within about a second; one this late has no scheduler.
@@ -31,7 +32,6 @@ LIVENESS_REFRESH_S = 3
 REAP_INTERVAL_S = 5
 WORKERS_KEY = "loader:workers"
 DEPTH_LOG_INTERVAL_S = 60
-QUEUE_DEPTH_WARNING = 1000
 
 
 def _text(value: object) -> str:
@@ -165,7 +165,7 @@ class Guardian(threading.Thread):
             "scheduled_retries": self.queue.scheduled_job_registry.count,
             "dead_letters": dead,
         }
-        if dead or queued > QUEUE_DEPTH_WARNING:
+        if queue_warnings(queued, dead):
             log.warning("queue_depth", **fields)
         else:
             log.info("queue_depth", **fields)

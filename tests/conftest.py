@@ -115,6 +115,10 @@ LONGEST_FILES_FIRST = (
     "test_hostile_input.py",
     "test_row_rules.py",
     "test_google_sheets_pipeline.py",
+    "test_serving_schema.py",
+    "test_monitoring.py",
+    "test_deployment.py",
+    "test_docs_site.py",
 )
 
 

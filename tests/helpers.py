@@ -52,3 +52,50 @@ def stop_worker(worker: subprocess.Popen[bytes] | subprocess.Popen[str]) -> None
     except subprocess.TimeoutExpired:
         worker.kill()
         worker.wait(timeout=30)
+
+
+def write_ods(path: Path, sheets: dict[str, list[list[object]]]) -> Path:
+    """A minimal OpenDocument spreadsheet, as LibreOffice writes one (numbers typed as floats,
+    text as strings); nothing on PyPI writes ODS without LibreOffice."""
+    import zipfile
+    from xml.sax.saxutils import escape, quoteattr
+
+    def cell(value: object) -> str:
+        if value is None:
+            return "<table:table-cell/>"
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return f'<table:table-cell office:value-type="float" office:value="{value}"/>'
+        text = f"<text:p>{escape(str(value))}</text:p>"
+        return f'<table:table-cell office:value-type="string">{text}</table:table-cell>'
+
+    tables = "".join(
+        f"<table:table table:name={quoteattr(name)}>"
+        + "".join(
+            "<table:table-row>" + "".join(map(cell, row)) + "</table:table-row>" for row in rows
+        )
+        + "</table:table>"
+        for name, rows in sheets.items()
+    )
+    content = (
+        '<?xml version="1.0" encoding="UTF-8"?>'
+        '<office:document-content xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0"'
+        ' xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0"'
+        ' xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0" office:version="1.2">'
+        f"<office:body><office:spreadsheet>{tables}</office:spreadsheet></office:body>"
+        "</office:document-content>"
+    )
+    manifest = (
+        '<?xml version="1.0" encoding="UTF-8"?>'
+        '<manifest:manifest xmlns:manifest="urn:oasis:names:tc:opendocument:xmlns:manifest:1.0">'
+        '<manifest:file-entry manifest:full-path="/"'
+        ' manifest:media-type="application/vnd.oasis.opendocument.spreadsheet"/>'
+        '<manifest:file-entry manifest:full-path="content.xml" manifest:media-type="text/xml"/>'
+        "</manifest:manifest>"
+    )
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr(
+            zipfile.ZipInfo("mimetype"), "application/vnd.oasis.opendocument.spreadsheet"
+        )  # stored, first, as the format requires
+        archive.writestr("META-INF/manifest.xml", manifest, zipfile.ZIP_DEFLATED)
+        archive.writestr("content.xml", content, zipfile.ZIP_DEFLATED)
+    return path

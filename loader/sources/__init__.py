@@ -13,10 +13,15 @@ from functools import cache
 from loader.sources.base import Sheet, Source, SourceConfig
 
 _REGISTRY: dict[str, Source] = {}
+# File sources by file-name ending, for the CLI and the demo.
+FILE_SOURCE_BY_SUFFIX: dict[str, str] = {}
 
 
-def register(type_name: str, source: Source) -> None:
+def register(type_name: str, source: Source, suffixes: tuple[str, ...] = ()) -> None:
+    """Make a source known by its task `type`, and by the file endings it reads (if any)."""
     _REGISTRY[type_name] = source
+    for suffix in suffixes:
+        FILE_SOURCE_BY_SUFFIX[suffix] = type_name
 
 
 @cache
@@ -34,18 +39,9 @@ def get_source(type_name: str) -> Source:
     return sources[type_name]
 
 
-# File sources by file-name ending, for the CLI and the demo.
-FILE_SOURCE_BY_SUFFIX = {
-    ".csv": "csv",
-    ".tsv": "csv",
-    ".txt": "csv",
-    ".xlsx": "xlsx",
-    ".xlsm": "xlsx",
-}
-
-
 def file_source_type(name: str) -> str | None:
     """The source type that reads a file with this name, or None."""
+    discover()
     for suffix, source_type in FILE_SOURCE_BY_SUFFIX.items():
         if name.lower().endswith(suffix):
             return source_type

@@ -46,7 +46,7 @@ def test_enqueue_worker_status_and_wait(run, stack: Stack, tmp_path: Path) -> No
         1,
         {"price_unparseable": 1},
     )
-    text = run("status").output
+    text = run("status", "--table").output
     assert f"queue {stack.settings.queue_name}: 0 queued" in text
     assert task_id in text and "partial_success items=1 rejected=1" in text
 
@@ -78,7 +78,7 @@ def test_enqueue_wait_reports_a_failed_task(run, stack: Stack, tmp_path: Path) -
     )
     assert result.exit_code == 1
     assert f"task {task_id} failed" in result.output and "gone.csv: file not found" in result.output
-    assert "gone.csv: file not found" in run("status").output
+    assert "gone.csv: file not found" in run("status", "--table").output
 
 
 def test_ingest_in_process(run, stack: Stack, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

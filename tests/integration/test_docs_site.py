@@ -11,14 +11,16 @@ import json
 import os
 import shutil
 import subprocess
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from loader import docs_site, migrate
+from loader import docs_site, migrate, schema_diagram
 from loader.config import PROJECT_ROOT, Settings
+from loader.db import connect
 from loader.transform import run_dbt
 
 ARTIFACTS = PROJECT_ROOT / "test-artifacts"
@@ -37,20 +39,38 @@ SELF_DESCRIBING_TESTS = {"not_null", "unique", "accepted_values", "relationships
 
 
 @pytest.fixture(scope="module")
-def site(admin_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """The site of a migrated database where dbt has built every model."""
+def built(
+    admin_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[str, Settings]]:
+    """A migrated database where dbt has built every model (nothing landed)."""
     from tests.conftest import _create_database, _drop_database
 
     tmp = tmp_path_factory.mktemp("docs")
-    name = f"mb_test_docs_{tmp.name[-6:]}".replace("-", "_")
+    name = f"mb_test_docs_{uuid.uuid4().hex[:10]}"
     url = _create_database(admin_url, name)
     try:
         migrate.upgrade(url)
         settings = Settings(database_url=url, local_state_dir=tmp / "state")
         run_dbt(url, settings, ["build", "--exclude", "test_type:unit"])
-        yield docs_site.generate(url, settings, tmp / "site")
+        yield url, settings
     finally:
         _drop_database(admin_url, name)
+
+
+@pytest.fixture(scope="module")
+def site(built: tuple[str, Settings]) -> Path:
+    url, settings = built
+    return docs_site.generate(url, settings, settings.local_state_dir / "site")
+
+
+def test_the_committed_schema_diagram_matches_the_database(built: tuple[str, Settings]) -> None:
+    with connect(built[0]) as conn:
+        generated = schema_diagram.render(conn)
+    committed = (PROJECT_ROOT / "docs" / "schema.md").read_text(encoding="utf-8")
+    assert committed == generated, "docs/schema.md is out of date: run `loader docs diagram`"
+    assert 'marts_suppliers ||--o{ marts_supplier_items : "supplier_id, on delete cascade"' in (
+        generated
+    )
 
 
 def _load(site: Path, name: str) -> dict[str, Any]:

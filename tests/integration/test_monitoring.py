@@ -1,14 +1,28 @@
-"""Queue and dead-letter depth show up in the worker's logs."""
+"""What operators watch and do: queue and dead-letter depth in logs and `loader status`,
+progress of `loader enqueue --wait`, and the queue backup around a rollback."""
 
 from __future__ import annotations
 
+import datetime as dt
+import json
+import subprocess
+import sys
 import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import replace
+from pathlib import Path
 
+import pytest
+from click.testing import CliRunner, Result
+from rq.worker import Worker
 from structlog.testing import capture_logs
 
 from loader import queue as task_queue
+from loader.cli import main
+from loader.config import PROJECT_ROOT, get_settings
 from loader.recovery import Guardian
 from tests.conftest import Stack
+from tests.helpers import stop_worker, write_csv
 
 
 def test_queue_and_dead_letter_depth_are_logged(stack: Stack) -> None:
@@ -64,3 +78,133 @@ def test_an_overdue_retry_is_enqueued_when_no_scheduler_took_it(stack: Stack) ->
     finally:
         queue.scheduled_job_registry.remove(soon, delete_job=True)
         queue.delete(delete_jobs=True)
+
+
+@pytest.fixture
+def own_queue(
+    stack: Stack, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[tuple[Stack, Callable[..., Result]]]:
+    """A queue of this test's own, for the CLI (in process) and for worker processes."""
+    from click.testing import CliRunner
+
+    from loader import cli
+    from loader.config import get_settings
+
+    name = f"own-{uuid.uuid4().hex[:8]}"
+    mine = replace(stack, settings=stack.settings.model_copy(update={"queue_name": name}))
+    for key, value in mine.env().items():
+        if key in ("DATABASE_URL", "REDIS_URL", "QUEUE_NAME"):
+            monkeypatch.setenv(key, value)
+    get_settings.cache_clear()
+
+    def invoke(*args: str) -> Result:
+        return CliRunner().invoke(cli.main, list(args), catch_exceptions=False)
+
+    yield mine, invoke
+    get_settings.cache_clear()
+    queue = task_queue.get_queue(task_queue.connect(stack.redis_url), name)
+    for job_id in queue.failed_job_registry.get_job_ids():
+        queue.failed_job_registry.remove(job_id, delete_job=True)
+    queue.delete(delete_jobs=True)
+
+
+def _enqueue(run: Callable[..., Result], stack: Stack, name: str, path: Path) -> str:
+    task_id = stack.task_id(name)
+    args = ["enqueue", "--supplier", "backup", "--file", str(path), "--task-id", task_id]
+    assert run(*args).exit_code == 0
+    return task_id
+
+
+def test_drain_and_restore_around_a_rollback_with_retries_and_dead_letters(
+    own_queue: tuple[Stack, Callable[..., Result]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stack, run = own_queue
+    conn = task_queue.connect(stack.redis_url)
+    queue = task_queue.get_queue(conn, stack.settings.queue_name)
+    lists = [
+        write_csv(tmp_path / f"l{i}.csv", ["Код;Товар;Цена", f"K{i};Болт;1{i}"]) for i in (1, 2, 3)
+    ]
+
+    dead = _enqueue(run, stack, "backup-dead", tmp_path / "gone.csv")  # a real dead letter
+    stack.run_worker_burst()
+    waiting = [_enqueue(run, stack, f"backup-{i}", path) for i, path in enumerate(lists)]
+    # The third one failed once and waits for its retry, as RQ leaves such a task.
+    retry = task_queue.Job.fetch(waiting[2], connection=conn)
+    queue.remove(retry)
+    retry.retries_left = 2
+    retry.meta["attempts"] = ["2026-11-28T10:00:00+00:00"]
+    retry.save()
+    queue.schedule_job(retry, dt.datetime.now(dt.UTC) + dt.timedelta(seconds=25))
+
+    monkeypatch.setenv("QUEUE_DEPTH_WARNING", "1")
+    get_settings.cache_clear()
+    before = json.loads(run("status", "--json").output)
+    assert (before["queued"], before["scheduled_retries"], before["failed"]) == (2, 1, 1)
+    assert before["warnings"] == [
+        "2 tasks waiting, more than 1 (QUEUE_DEPTH_WARNING)",
+        "1 dead letter(s): see `loader dlq list`",
+    ]
+    assert "WARNING: 1 dead letter(s)" in run("status", "--table").output
+
+    # A live worker could take tasks while they are drained: refused.
+    worker = Worker([queue], connection=conn)
+    worker.register_birth()
+    try:
+        refused = CliRunner().invoke(main, ["queue", "drain", str(tmp_path / "backup.jsonl")])
+        assert refused.exit_code == 1 and "stop them first" in refused.output
+    finally:
+        worker.register_death()
+
+    backup = tmp_path / "backup.jsonl"
+    drained = run("queue", "drain", str(backup))
+    assert "drained 3 task(s)" in drained.output and "1 dead letter(s) left" in drained.output
+    assert (queue.count, queue.scheduled_job_registry.count) == (0, 0)
+    assert queue.failed_job_registry.get_job_ids() == [dead]
+    records = [json.loads(line) for line in backup.read_text().splitlines()]
+    assert sorted((r["task_id"], r["was"]) for r in records) == sorted(
+        [(waiting[0], "queued"), (waiting[1], "queued"), (waiting[2], "retry")]
+    )
+
+    assert "restored 3 task(s); 0 already known" in run("queue", "restore", str(backup)).output
+    assert "restored 0 task(s); 3 already known" in run("queue", "restore", str(backup)).output
+    assert sorted(queue.get_job_ids()) == sorted(waiting)
+    restored = task_queue.Job.fetch(waiting[2], connection=conn)
+    assert restored.meta["attempts"] == ["2026-11-28T10:00:00+00:00"]  # its history is kept
+    assert restored.retries_left == 3  # and it gets its full retries again
+
+    stack.run_worker_burst()  # the restored tasks run as if never drained
+    for task_id in waiting:
+        job = task_queue.Job.fetch(task_id, connection=conn)
+        assert job.return_value()["status"] == "success", task_id
+    assert queue.failed_job_registry.get_job_ids() == [dead]
+
+
+def test_enqueue_wait_shows_progress_then_a_table(
+    own_queue: tuple[Stack, Callable[..., Result]], tmp_path: Path
+) -> None:
+    stack, run = own_queue
+    path = write_csv(tmp_path / "p.csv", ["Код;Товар;Цена", "K1;Болт;10", "K2;Гайка;по запросу"])
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "loader", "worker"],
+        env=stack.env(),
+        cwd=PROJECT_ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        task_id = stack.task_id("progress")
+        result = run(
+            "enqueue", "--supplier", "progress", "--file", str(path), "--task-id", task_id,
+            "--wait", "--table", "--timeout", "240",
+        )  # fmt: skip
+    finally:
+        stop_worker(worker)
+    assert result.exit_code == 0, result.output
+    progress = result.stderr.splitlines()
+    assert progress[0] == f"task {task_id} enqueued"
+    assert f"{task_id}: started, transform (rows landed 2)" in progress
+    assert progress[-1] == f"{task_id}: finished"
+    table = result.stdout
+    assert "status          partial_success" in table
+    assert "items accepted  1" in table
+    assert "price_unparseable" in table and "e.g." in table

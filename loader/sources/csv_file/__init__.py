@@ -154,4 +154,4 @@ class CsvSource:
         yield Sheet(name=config.path.name, rows=rows)
 
 
-register("csv", CsvSource())
+register("csv", CsvSource(), suffixes=(".csv", ".tsv", ".txt"))

@@ -50,14 +50,18 @@ def _cell(value: object) -> CellValue:
 
 
 class XlsxSource:
+    """Reads any workbook calamine reads from a zip archive; ods_file reuses it."""
+
     config_model: ClassVar[type[SourceConfig]] = XlsxConfig
+    kind = "XLSX"
 
     def read(self, config: SourceConfig, max_rows: int | None = None) -> Iterator[Sheet]:
-        assert isinstance(config, XlsxConfig)
-        data = read_file_bytes(config.path)
-        where = str(config.path)
+        assert isinstance(config, self.config_model)
+        path: Path = config.path  # type: ignore[attr-defined]
+        data = read_file_bytes(path)
+        where = str(path)
         if not data.startswith(b"PK"):
-            raise UnreadableSourceError(f"{where}: not an XLSX workbook (no zip signature)")
+            raise UnreadableSourceError(f"{where}: not an {self.kind} workbook (no zip signature)")
         try:
             with zipfile.ZipFile(io.BytesIO(data)) as archive:
                 check_xlsx_archive(archive, where)  # zip bombs, entity bombs: before parsing
@@ -66,7 +70,7 @@ class XlsxSource:
             raise UnreadableSourceError(f"{where}: cannot open workbook: {err}") from err
         names = list(wb.sheet_names)
         check_sheet_count(names, where)
-        for name in self._pick(names, config.sheet, where):
+        for name in self._pick(names, config.sheet, where):  # type: ignore[attr-defined]
             try:
                 sheet = wb.get_sheet_by_name(name)
                 check_shape(sheet.total_height, sheet.total_width, f"{where}, sheet {name!r}")
@@ -91,4 +95,4 @@ class XlsxSource:
         raise SourceNotFoundError(f"{where}: no sheet {wanted!r}; the workbook has {names}")
 
 
-register("xlsx", XlsxSource())
+register("xlsx", XlsxSource(), suffixes=(".xlsx", ".xlsm"))
