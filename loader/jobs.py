@@ -50,6 +50,7 @@ def record_attempt() -> None:
 def report_stage(stage: str, **counts: int) -> None:
     """Publish the stage the task is in (and its counts so far) in the job's meta, for
     `loader enqueue --wait` and `loader status`; a task run outside RQ publishes nothing."""
+    structlog.contextvars.bind_contextvars(stage=stage)  # every log line says the stage
     job = get_current_job()
     if job is not None:
         job.meta["stage"] = {"name": stage, "at": dt.datetime.now(dt.UTC).isoformat(), **counts}
@@ -170,7 +171,7 @@ def run_task(task: ParseTask, database_url: str, settings: Settings) -> TaskResu
             _store_failure(task, err, database_url, started)
         raise
     finally:
-        structlog.contextvars.unbind_contextvars("task_id", "supplier", "source")
+        structlog.contextvars.unbind_contextvars("task_id", "supplier", "source", "stage")
 
 
 def _store_failure(task: ParseTask, err: LoaderError, database_url: str, started: float) -> None:

@@ -3,9 +3,35 @@
 from __future__ import annotations
 
 import logging
+import re
 import sys
+from collections.abc import MutableMapping
+from typing import Any
 
 import structlog
+
+# user:password@ in any URL (postgresql://, redis://, https://...), and fields named like secrets.
+_URL_PASSWORD = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]*://)(?P<user>[^:/@\s]*):[^@/\s]+@", re.I)
+_SECRET_KEYS = ("password", "secret", "token", "private_key", "authorization")
+
+
+def _redact(value: Any) -> Any:
+    if isinstance(value, str):
+        return _URL_PASSWORD.sub(r"\g<scheme>\g<user>:***@", value)
+    return value
+
+
+def redact_secrets(
+    _logger: object, _method: str, event: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
+    """Secrets never reach the logs: passwords in URLs (also inside error messages and
+    tracebacks) and values of secret-looking fields are replaced by ***."""
+    for key, value in event.items():
+        if any(word in key.lower() for word in _SECRET_KEYS):
+            event[key] = "***"
+        else:
+            event[key] = _redact(value)
+    return event
 
 
 def configure_logging(fmt: str = "auto", level: str = "INFO") -> None:
@@ -19,6 +45,7 @@ def configure_logging(fmt: str = "auto", level: str = "INFO") -> None:
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
             structlog.processors.format_exc_info,
+            redact_secrets,
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelNamesMapping()[level]),
