@@ -11,7 +11,7 @@ export DO_NOT_TRACK := 1
 
 DOCS_PORT ?= 8080
 
-.PHONY: docs install demo test test-unit test-integration lint schema samples services-up services-down soak clean
+.PHONY: bench docs install demo test test-unit test-integration lint schema samples services-up services-down soak clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -51,6 +51,9 @@ schema: install  ## Regenerate schemas/ (parse task, task result) from the pydan
 samples: install  ## Regenerate the synthetic sample price lists
 	$(BIN)/python samples/make_samples.py
 	$(BIN)/python samples/make_hard_cases.py
+
+bench: install  ## End-to-end benchmark through the queue and workers (BENCH_SIZES, BENCH_FORMATS...)
+	$(BIN)/python scripts/bench.py
 
 soak: install  ## Chaos soak outside CI: SOAK_MINUTES (default 20) of tasks, kills and restarts
 	$(BIN)/python scripts/soak.py

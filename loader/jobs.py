@@ -53,7 +53,9 @@ def report_stage(stage: str, **counts: int) -> None:
     structlog.contextvars.bind_contextvars(stage=stage)  # every log line says the stage
     job = get_current_job()
     if job is not None:
-        job.meta["stage"] = {"name": stage, "at": dt.datetime.now(dt.UTC).isoformat(), **counts}
+        entry = {"name": stage, "at": dt.datetime.now(dt.UTC).isoformat(), **counts}
+        job.meta["stage"] = entry
+        job.meta.setdefault("stages", []).append(entry)  # per-stage timings (make bench)
         job.save_meta()
 
 

@@ -13,6 +13,7 @@ Data rules:
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import tempfile
 from collections.abc import Iterator
@@ -32,6 +33,21 @@ from loader.task import ParseTask
 os.environ.setdefault("RESTORE_FROM_DESTINATION", "false")
 os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
 os.environ.setdefault("DATA_WRITER__DISABLE_COMPRESSION", "true")
+# Arrow batches get dlt's load id and row id columns, which raw.price_rows requires.
+os.environ.setdefault("NORMALIZE__PARQUET_NORMALIZER__ADD_DLT_LOAD_ID", "true")
+os.environ.setdefault("NORMALIZE__PARQUET_NORMALIZER__ADD_DLT_ID", "true")
+
+ARROW_COLUMNS = ("task_id", "supplier_code", "sheet", "row_number", "cells")
+ARROW_BATCH_ROWS = 50_000  # bounded memory: one batch of rows as Arrow at a time
+
+
+def _arrow_schema() -> Any:  # pyarrow is imported only when landing
+    import pyarrow as pa
+
+    return pa.schema(
+        [("task_id", pa.string()), ("supplier_code", pa.string()), ("sheet", pa.string()),
+         ("row_number", pa.int64()), ("cells", pa.string())]
+    )  # fmt: skip
 
 
 def _land_as_the_connection_role() -> None:
@@ -78,16 +94,28 @@ def land(task: ParseTask, sheets: list[MappedSheet], database_url: str, work_dir
     received_at = dt.datetime.now(dt.UTC)
     row_count = sum(len(s.rows) for s in sheets)
 
-    def price_rows() -> Iterator[dict[str, Any]]:
+    def price_rows() -> Iterator[Any]:
+        # Arrow batches, not dicts: dlt then writes them straight to a CSV file for COPY,
+        # about 10x faster than normalising dicts row by row (docs/performance.md).
+        import pyarrow as pa
+
+        batch: dict[str, list[Any]] = {c: [] for c in ARROW_COLUMNS}
         for sheet in sheets:
             for row_number, cells in sheet.rows:
-                yield {
-                    "task_id": task.task_id,
-                    "supplier_code": task.supplier.code,
-                    "sheet": sheet.mapping.sheet,
-                    "row_number": row_number,
-                    "cells": {_storable(k): _storable(v) for k, v in cells.items()},
-                }
+                batch["task_id"].append(task.task_id)
+                batch["supplier_code"].append(task.supplier.code)
+                batch["sheet"].append(sheet.mapping.sheet)
+                batch["row_number"].append(row_number)
+                batch["cells"].append(
+                    json.dumps(
+                        {_storable(k): _storable(v) for k, v in cells.items()}, ensure_ascii=False
+                    )
+                )
+                if len(batch["cells"]) == ARROW_BATCH_ROWS:
+                    yield pa.table(batch, schema=_arrow_schema())
+                    batch = {c: [] for c in ARROW_COLUMNS}
+        if batch["cells"]:
+            yield pa.table(batch, schema=_arrow_schema())
 
     task_row = {
         "task_id": task.task_id,
@@ -131,7 +159,7 @@ def land(task: ParseTask, sheets: list[MappedSheet], database_url: str, work_dir
             dataset_name=defaults.RAW_SCHEMA,
         )
         try:
-            pipeline.extract([rows_resource, task_resource])
+            pipeline.extract([rows_resource, task_resource], loader_file_format="csv")
             pipeline.normalize()
             checkpoint("land", database_url)  # the package is ready, nothing loaded yet
             info = pipeline.load()

@@ -105,15 +105,28 @@ def _pending_lists(conn: psycopg.Connection) -> list[PendingList]:
 
 def _begin_history(conn: psycopg.Connection, item: PendingList) -> PendingList | None:
     """Record the list as entering the history: the snapshot reads the lists recorded so far,
-    and takes its time from the one in progress. None when it is older than a list of its
-    supplier already there (a slow worker): SCD2 rows are never inserted into the past."""
+    and takes its time from the one in progress. None when it is superseded, and so skipped:
+    SCD2 rows are never inserted into the past. A list is superseded by a list of its supplier
+    submitted after it that is already in the history (a slow worker), or that landed no later
+    than it (a retried task landing again): periods then always begin in submission order and
+    in received order, and never end before they begin."""
     newest = conn.execute(
         "select submitted_at, load_id from raw.history_loads"
         " where supplier_code = %s and snapshotted_at is not null and not superseded"
         " order by submitted_at desc, load_id desc limit 1",
         (item.supplier_code,),
     ).fetchone()
-    superseded = newest is not None and (item.submitted_at, item.load_id) < tuple(newest)
+    overtaken = conn.execute(
+        "select 1 from raw.task_loads as loads"
+        " inner join raw._dlt_loads as done on done.load_id = loads._dlt_load_id"
+        " and done.status = 0"
+        " where loads.supplier_code = %s and loads.submitted_at > %s and loads.received_at <= %s"
+        " limit 1",
+        (item.supplier_code, item.submitted_at, item.received_at),
+    ).fetchone()
+    superseded = overtaken is not None or (
+        newest is not None and (item.submitted_at, item.load_id) < tuple(newest)
+    )
     conn.execute(
         "insert into raw.history_loads"
         " (load_id, supplier_code, submitted_at, received_at, superseded)"

@@ -82,16 +82,24 @@ def test_an_overdue_retry_is_enqueued_when_no_scheduler_took_it(stack: Stack) ->
 
 @pytest.fixture
 def own_queue(
-    stack: Stack, monkeypatch: pytest.MonkeyPatch
+    stack: Stack, fresh_database: str, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[tuple[Stack, Callable[..., Result]]]:
-    """A queue of this test's own, for the CLI (in process) and for worker processes."""
+    """A queue and a database of this test's own, for the CLI (in process) and for worker
+    processes: what other tests left waiting does not slow it down."""
     from click.testing import CliRunner
 
-    from loader import cli
+    from loader import cli, migrate
     from loader.config import get_settings
 
+    migrate.upgrade(fresh_database)
     name = f"own-{uuid.uuid4().hex[:8]}"
-    mine = replace(stack, settings=stack.settings.model_copy(update={"queue_name": name}))
+    mine = replace(
+        stack,
+        database_url=fresh_database,
+        settings=stack.settings.model_copy(
+            update={"queue_name": name, "database_url": fresh_database}
+        ),
+    )
     for key, value in mine.env().items():
         if key in ("DATABASE_URL", "REDIS_URL", "QUEUE_NAME"):
             monkeypatch.setenv(key, value)

@@ -165,3 +165,24 @@ def test_a_query_on_a_characteristic_uses_the_gin_index(
         ).fetchall()
     assert "Bitmap Index Scan on supplier_items_characteristics_idx" in plan, plan
     assert found == [("C-1",)]
+
+
+def test_a_list_landed_after_a_newer_one_never_makes_a_period_end_before_it_begins(
+    db: tuple[str, Settings], tmp_path: Path
+) -> None:
+    """Both wait for one transform; the older submission landed last (a retried task). Its
+    prices are older news: it is skipped, and no period ends before it begins."""
+    url, settings = db
+    older = _task("late-1", _list(tmp_path, "old.csv", ["A-1;Болт;9"]))  # submitted first
+    newer = _task("late-2", _list(tmp_path, "new.csv", ["A-1;Болт;12"]))
+    newer_landing = land(newer, [map_sheet(s) for s in get_source("csv").read(newer.source)], url,
+                         settings.work_dir)  # fmt: skip
+    older_landing = land(older, [map_sheet(s) for s in get_source("csv").read(older.source)], url,
+                         settings.work_dir)  # fmt: skip
+    assert older_landing.received_at > newer_landing.received_at
+
+    transform(url, older_landing.load_id, older.task_id, settings)
+
+    assert [(price, frm, to) for _, price, _, frm, to in _history(url)] == [
+        (Decimal("12"), newer_landing.received_at, None)
+    ]

@@ -1,0 +1,319 @@
+"""End-to-end benchmark (`make bench`): realistic price lists through the real queue, worker
+processes, dlt and dbt, on a database of its own; prints a table, then one JSON document.
+
+Environment:
+  BENCH_SIZES    list sizes in rows, default "10000,100000" (add 1000000 for the 1M run)
+  BENCH_FORMATS  default "csv,xlsx"
+  BENCH_LISTS    lists of 500 rows for the throughput run, default 40
+  BENCH_WORKERS  worker counts for the throughput run, default "1,2"
+  BENCH_JSON     also write the JSON document to this file
+
+Stages come from the job's own stage records (loader.jobs.report_stage): `read` (read and map),
+`land` (dlt), `transform` (dbt build, row rules, supplier_items, the price-history snapshot),
+`report` (task summary); end to end is enqueue to finish. Peak memory is sampled every 50 ms
+over the worker process and the work-horse it forks per task.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import psycopg
+from openpyxl import Workbook
+from psycopg import sql
+
+from loader import migrate, runtime
+from loader import queue as task_queue
+from loader.config import PROJECT_ROOT, Settings
+from loader.db import DbParams
+from loader.task import ParseTask
+
+HEADER = ["Артикул", "Наименование", "Цена, руб.", "Бренд", "Цвет", "Вес, кг", "Длина, мм",
+          "Материал", "Страна", "Гарантия, мес", "Упаковка", "Штрихкод", "Остаток"]  # fmt: skip
+COLORS = ["красный", "синий", "чёрный", "белый", "зелёный"]
+
+
+def row(i: int, version: int = 0) -> list[object]:
+    price = (i % 9973) * 10 + 0.5 + version
+    whole, cents = divmod(round(price * 100), 100)
+    return [f"A-{i:07d}", f"Саморез по дереву 3,5х{i % 90 + 10} оцинк. №{i}",
+            f"{whole:,}".replace(",", " ") + f",{cents:02d} руб.", f"Бренд {i % 40}",
+            COLORS[i % 5], f"{(i % 50) / 10:.1f}".replace(".", ","), (i % 200) + 10,
+            "сталь", "Россия", 12, f"{i % 100 + 1} шт", f"46{i:011d}", i % 500]  # fmt: skip
+
+
+def make_csv(path: Path, rows: int, version: int = 0) -> Path:
+    with path.open("w", encoding="utf-8") as fh:
+        fh.write("Прайс-лист ООО «Крепко»\n\n" + ";".join(HEADER) + "\n")
+        for i in range(rows):
+            fh.write(";".join(str(v) for v in row(i, version)) + "\n")
+    return path
+
+
+def make_xlsx(path: Path, rows: int) -> Path:
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet("Прайс")
+    ws.append(["Прайс-лист ООО «Крепко»"])
+    ws.append([])
+    ws.append(HEADER)
+    for i in range(rows):
+        ws.append(row(i))
+    wb.save(path)
+    return path
+
+
+class MemorySampler:
+    """Peak RSS of a process and its children (RQ forks a work-horse per task)."""
+
+    def __init__(self, pid: int):
+        self.pid, self.peak_kb, self._stop = pid, 0, threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _tree(self) -> list[int]:
+        pids = [self.pid]
+        for entry in os.listdir("/proc"):
+            if entry.isdigit():
+                try:
+                    stat = Path(f"/proc/{entry}/stat").read_text()
+                except OSError:
+                    continue
+                if int(stat.rsplit(")", 1)[1].split()[1]) == self.pid:
+                    pids.append(int(entry))
+        return pids
+
+    def _rss_kb(self, pid: int) -> int:
+        try:
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+        except OSError:
+            pass
+        return 0
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.05):
+            self.peak_kb = max([self.peak_kb, *(self._rss_kb(p) for p in self._tree())])
+
+    def start(self) -> MemorySampler:
+        self._thread.start()
+        return self
+
+    def stop(self) -> float:
+        self._stop.set()
+        self._thread.join()
+        return self.peak_kb / 1024
+
+
+class Bench:
+    def __init__(self) -> None:
+        base = Settings()
+        self.admin_url = runtime.database_url(base)
+        self.redis_url = runtime.redis_url(base)
+        self.name = f"mb_bench_{uuid.uuid4().hex[:8]}"
+        admin = DbParams.from_url(self.admin_url)
+        with psycopg.connect(admin.conninfo(), autocommit=True) as conn:
+            conn.execute(sql.SQL("create database {}").format(sql.Identifier(self.name)))
+        self.url = DbParams(
+            admin.host, admin.port, admin.user, admin.password, self.name
+        ).conninfo()
+        migrate.upgrade(self.url)
+        self.queue_name = f"bench-{uuid.uuid4().hex[:8]}"
+        self.conn = task_queue.connect(self.redis_url)
+        self.queue = task_queue.get_queue(self.conn, self.queue_name)
+        self.tmp = Path(tempfile.mkdtemp(prefix="bench-"))
+        self.env = {**os.environ, "DATABASE_URL": self.url, "REDIS_URL": self.redis_url,
+                    "QUEUE_NAME": self.queue_name, "LOG_FORMAT": "json", "LOG_LEVEL": "WARNING",
+                    "MAX_ROWS": "2000000", "MAX_FILE_MB": "1000",
+                    "FILES_ROOT": str(self.tmp)}  # fmt: skip
+
+    def workers(self, n: int) -> list[subprocess.Popen[bytes]]:
+        procs = [
+            subprocess.Popen(
+                [sys.executable, "-m", "loader", "worker"],
+                env=self.env,
+                cwd=PROJECT_ROOT,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )  # fmt: skip
+            for _ in range(n)
+        ]
+        deadline = time.monotonic() + 120
+        while len(task_queue.Worker.all(queue=self.queue)) < n:
+            assert time.monotonic() < deadline, "workers did not start"
+            time.sleep(0.2)
+        return procs
+
+    @staticmethod
+    def stop(procs: list[subprocess.Popen[bytes]]) -> None:
+        for p in procs:
+            p.terminate()
+        for p in procs:
+            p.wait(timeout=120)
+
+    def enqueue(self, supplier: str, path: Path) -> task_queue.Job:
+        task = ParseTask.parse({
+            "task_id": f"{supplier}-{uuid.uuid4().hex[:8]}",
+            "supplier": {"code": supplier, "default_currency": "RUB"},
+            "source": {"type": path.suffix.lstrip("."), "path": str(path)},
+        })  # fmt: skip
+        return task_queue.enqueue(task, self.queue).job
+
+    def finish(self, job: task_queue.Job, timeout: float = 3600) -> dict[str, Any]:
+        result = task_queue.wait(job, timeout, poll_s=0.02)
+        assert result["status"] in ("success", "partial_success"), result
+        return result
+
+    def close(self) -> None:
+        self.queue.delete(delete_jobs=True)
+        for job_id in self.queue.finished_job_registry.get_job_ids():
+            self.conn.delete(f"rq:job:{job_id}", f"rq:results:{job_id}")
+        with psycopg.connect(DbParams.from_url(self.admin_url).conninfo(), autocommit=True) as c:
+            c.execute(sql.SQL("drop database if exists {} with (force)").format(
+                sql.Identifier(self.name)))  # fmt: skip
+
+
+def stages_of(job: task_queue.Job) -> dict[str, float]:
+    marks = job.get_meta(refresh=True).get("stages", [])
+    times = [dt.datetime.fromisoformat(m["at"]) for m in marks]
+    ended = job.ended_at.replace(tzinfo=dt.UTC) if job.ended_at else times[-1]
+    ends = [*times[1:], ended]
+    return {
+        m["name"]: round((e - t).total_seconds(), 3)
+        for m, t, e in zip(marks, times, ends, strict=True)
+    }
+
+
+def end_to_end_s(job: task_queue.Job) -> float:
+    job.refresh()
+    assert job.enqueued_at and job.ended_at
+    return (job.ended_at - job.enqueued_at).total_seconds()
+
+
+def copy_floor(bench: Bench, rows: int) -> float:
+    """The same rows with psycopg COPY into an unlogged table: what PostgreSQL alone costs."""
+    with psycopg.connect(bench.url, autocommit=True) as conn:
+        conn.execute("create unlogged table if not exists public.copy_floor"
+                     f" ({', '.join(f'c{i} text' for i in range(len(HEADER)))})")  # fmt: skip
+        conn.execute("truncate public.copy_floor")
+        data = [[str(v) for v in row(i)] for i in range(rows)]
+        started = time.perf_counter()
+        with conn.cursor().copy("copy public.copy_floor from stdin") as copy:
+            for values in data:
+                copy.write_row(values)
+        return rows / (time.perf_counter() - started)
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def main() -> None:
+    sizes = [int(s) for s in os.environ.get("BENCH_SIZES", "10000,100000").split(",")]
+    formats = os.environ.get("BENCH_FORMATS", "csv,xlsx").split(",")
+    n_lists = int(os.environ.get("BENCH_LISTS", "40"))
+    worker_counts = [int(s) for s in os.environ.get("BENCH_WORKERS", "1,2").split(",")]
+    bench = Bench()
+    report: dict[str, Any] = {
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
+                    "platform": platform.platform(), "date": dt.date.today().isoformat()},
+        "runs": [],
+    }  # fmt: skip
+    try:
+        workers = bench.workers(1)
+        sampler = MemorySampler(workers[0].pid).start()
+        bench.finish(bench.enqueue("warmup", make_csv(bench.tmp / "warm.csv", 100)))
+        # Small lists with a warm worker: latency.
+        starts, totals = [], []
+        for i in range(10):
+            job = bench.enqueue("small", make_csv(bench.tmp / f"small{i}.csv", 100, version=i))
+            bench.finish(job)
+            job.refresh()
+            starts.append((job.started_at - job.enqueued_at).total_seconds() * 1000)
+            totals.append(end_to_end_s(job))
+        report["enqueue_to_start_ms_p50"] = round(statistics.median(starts), 1)
+        report["enqueue_to_start_ms_p95"] = round(percentile(starts, 0.95), 1)
+        report["small_list_latency_s_p50"] = round(statistics.median(totals), 3)
+        report["small_list_latency_s_p95"] = round(percentile(totals, 0.95), 3)
+        sampler.stop()
+
+        for size in sizes:
+            for fmt in formats:
+                path = bench.tmp / f"list-{size}.{fmt}"
+                (make_csv if fmt == "csv" else make_xlsx)(path, size)
+                sampler = MemorySampler(workers[0].pid).start()
+                job = bench.enqueue(f"big-{fmt}-{size}", path)
+                result = bench.finish(job)
+                peak = sampler.stop()
+                total = end_to_end_s(job)
+                report["runs"].append({
+                    "rows": size, "format": fmt, "items": result["items_accepted"],
+                    "end_to_end_s": round(total, 2),
+                    "end_to_end_items_per_s": round(result["items_accepted"] / total),
+                    "peak_rss_mb": round(peak), "stages_s": stages_of(job),
+                })  # fmt: skip
+                print(f"  {fmt} {size}: {total:.1f} s", file=sys.stderr, flush=True)
+        bench.stop(workers)
+
+        report["copy_floor_items_per_s"] = round(copy_floor(bench, max(sizes)))
+        for run in report["runs"]:
+            run["ratio_to_copy_floor"] = round(
+                report["copy_floor_items_per_s"] / run["end_to_end_items_per_s"], 1
+            )
+
+        report["lists"] = n_lists
+        report["lists_per_s"] = {}
+        for count in worker_counts:
+            paths = [
+                make_csv(bench.tmp / f"t{count}-{i}.csv", 500, version=i) for i in range(n_lists)
+            ]
+            workers = bench.workers(count)
+            started = time.monotonic()
+            jobs = [bench.enqueue(f"supplier-{i % 10}", p) for i, p in enumerate(paths)]
+            for job in jobs:
+                bench.finish(job)
+            report["lists_per_s"][str(count)] = round(n_lists / (time.monotonic() - started), 2)
+            bench.stop(workers)
+    finally:
+        bench.close()
+
+    print_table(report)
+    text = json.dumps(report, ensure_ascii=False, indent=2)
+    print(text)
+    if os.environ.get("BENCH_JSON"):
+        Path(os.environ["BENCH_JSON"]).write_text(text + "\n")
+
+
+def print_table(report: dict[str, Any]) -> None:
+    out = sys.stderr
+    print(f"\n{'list':14} {'items':>8} {'seconds':>8} {'items/s':>8} {'peak MB':>8} {'x COPY':>7}"
+          "  stages (s)", file=out)  # fmt: skip
+    for run in report["runs"]:
+        stages = " ".join(f"{k}={v}" for k, v in run["stages_s"].items())
+        print(f"{run['format'] + ' ' + str(run['rows']):14} {run['items']:>8} "
+              f"{run['end_to_end_s']:>8} {run['end_to_end_items_per_s']:>8} "
+              f"{run['peak_rss_mb']:>8} {run['ratio_to_copy_floor']:>7}  {stages}", file=out)  # fmt: skip
+    print(f"COPY floor: {report['copy_floor_items_per_s']} rows/s", file=out)
+    print(f"100-row list, warm worker: {report['small_list_latency_s_p50']} s p50, "
+          f"{report['small_list_latency_s_p95']} s p95; enqueue to start "
+          f"{report['enqueue_to_start_ms_p50']} ms p50, {report['enqueue_to_start_ms_p95']} ms p95",
+          file=out)  # fmt: skip
+    for count, rate in report["lists_per_s"].items():
+        print(f"{report['lists']} lists of 500 rows, {count} worker(s): {rate} lists/s", file=out)
+    print(file=out)
+
+
+if __name__ == "__main__":
+    main()
