@@ -9,8 +9,13 @@
             {'columns': ['parsed_at']},
             {'columns': ['supplier_code', 'supplier_sku']},
         ],
+        pre_hook="set local enable_nestloop = off",
     )
 }}
+
+-- The planner cannot estimate the rows of the CTEs below (it guesses 1) and would join them in
+-- nested loops, quadratic in the list's rows: 10,000 rows took a minute. Hash joins it is, for
+-- this model's transaction only (make bench, docs/performance.md).
 
 -- Every landed row, once: mapped to the standard fields, parsed, checked against every row_rule
 -- declared in _intermediate__models.yml, and given exactly one outcome: accepted (possibly with
