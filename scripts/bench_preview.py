@@ -1,6 +1,6 @@
 """Benchmark: `loader preview` on a 100,000-row price list (CSV and XLSX).
 
-Usage: python scripts/bench_preview.py [ROWS]   (or `make bench`)
+Usage: python scripts/bench_preview.py [ROWS]   (`make bench` is the end-to-end benchmark)
 Prints, per format: the preview time in this process (median of 5), the time of the whole
 `loader preview --json` command (one process, Python start-up and imports included), and for
 comparison the time to read every row, which is what preview avoids.
