@@ -7,22 +7,17 @@ zip archive too) and the data rules are the XLSX source's.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import ClassVar, Literal
 
 from loader.sources import register
 from loader.sources.base import SourceConfig
-from loader.sources.xlsx_file import XlsxSource
+from loader.sources.xlsx_file import XlsxConfig, XlsxSource
 
 
-class OdsConfig(SourceConfig):
-    type: Literal["ods"] = "ods"
-    path: Path
-    # Sheet title or 0-based index; None reads every sheet.
-    sheet: str | int | None = None
+class OdsConfig(XlsxConfig):
+    """Like XLSX: `path`, and `sheet` (title or 0-based index; None reads every sheet)."""
 
-    def describe(self) -> str:
-        return str(self.path)
+    type: Literal["ods"] = "ods"  # type: ignore[assignment]
 
 
 class OdsSource(XlsxSource):
