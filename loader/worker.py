@@ -4,11 +4,36 @@ guardian thread that recovers the tasks of crashed workers (see recovery.py)."""
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
+
 from rq import Worker
 
 from loader import queue as task_queue
 from loader.logs import get_logger
 from loader.recovery import Guardian
+
+SCHEDULER_STOP_S = 10
+
+
+class LoaderWorker(Worker):
+    def stop_scheduler(self) -> None:
+        """RQ sends its scheduler process SIGTERM and waits for it. A SIGTERM that arrives in
+        the moment after the scheduler is forked and before it installs its own handler is
+        swallowed, and the worker then waits forever: seen in CI, where a burst worker that
+        started its scheduler during maintenance hung in teardown. Wait a bounded time, then
+        kill it (the scheduler holds no work, only locks that expire)."""
+        process = self.scheduler._process if self.scheduler else None
+        if process is None or not process.pid:
+            return
+        with contextlib.suppress(OSError):  # already gone
+            os.kill(process.pid, signal.SIGTERM)
+        process.join(SCHEDULER_STOP_S)
+        if process.is_alive():
+            get_logger(worker=self.name).warning("scheduler_killed", pid=process.pid)
+            process.kill()
+            process.join()
 
 
 def run_worker(
@@ -22,7 +47,7 @@ def run_worker(
 
     conn = task_queue.connect(redis_url)
     queue = task_queue.get_queue(conn, queue_name)
-    worker = Worker(
+    worker = LoaderWorker(
         [queue],
         connection=conn,
         name=name,
