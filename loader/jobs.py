@@ -54,8 +54,7 @@ def report_stage(stage: str, **counts: int) -> None:
     job = get_current_job()
     if job is not None:
         entry = {"name": stage, "at": dt.datetime.now(dt.UTC).isoformat(), **counts}
-        job.meta["stage"] = entry
-        job.meta.setdefault("stages", []).append(entry)  # per-stage timings (make bench)
+        job.meta.setdefault("stages", []).append(entry)  # the last is the current one
         job.save_meta()
 
 

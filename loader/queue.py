@@ -78,15 +78,20 @@ class TaskFailed(Exception):
         self.job = job
 
 
-def progress(job: Job) -> str:
+def current_stage(meta: dict[str, Any]) -> dict[str, Any]:
+    """The stage a task reported last (loader.jobs.report_stage), or {} before the first."""
+    stages = meta.get("stages") or [{}]
+    return cast(dict[str, Any], stages[-1])
+
+
+def progress(job: Job, status: JobStatus | None) -> str:
     """One line on where a task is: its state, attempt and stage (published by the job)."""
-    status = job.get_status(refresh=True)
     meta = job.get_meta(refresh=True)
     line = f"{job.id}: {status.value if status else 'unknown'}"
     tries = len(meta.get("attempts", []))
     if tries > 1:
         line += f", attempt {tries}"
-    stage = meta.get("stage") or {}
+    stage = current_stage(meta)
     if status == JobStatus.STARTED and stage:
         counts = ", ".join(
             f"{k.replace('_', ' ')} {v}" for k, v in stage.items() if k not in ("name", "at")
@@ -106,10 +111,10 @@ def wait(
     deadline = time.monotonic() + timeout_s
     shown = ""
     while True:
-        if on_progress is not None and (line := progress(job)) != shown:
+        status = job.get_status(refresh=True)
+        if on_progress is not None and (line := progress(job, status)) != shown:
             on_progress(line)
             shown = line
-        status = job.get_status(refresh=True)
         if status == JobStatus.FINISHED:
             return cast(dict[str, Any], job.return_value(refresh=True))
         if status in (JobStatus.FAILED, JobStatus.STOPPED, JobStatus.CANCELED):
@@ -192,7 +197,7 @@ def _stage_of(conn: Redis, job_id: str | None) -> str | None:
     if job_id is None:
         return None
     try:
-        stage = Job.fetch(job_id, connection=conn).get_meta().get("stage") or {}
+        stage = current_stage(Job.fetch(job_id, connection=conn).get_meta())
     except NoSuchJobError:
         return None
     return stage.get("name")
