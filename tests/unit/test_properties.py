@@ -9,7 +9,7 @@ import tempfile
 from decimal import Decimal
 from pathlib import Path
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from openpyxl import Workbook
 
@@ -85,6 +85,7 @@ VALID_XLSX = _xlsx()
 @FAST
 @given(st.lists(st.tuples(st.integers(0, len(VALID_XLSX) - 1), st.integers(0, 255)), max_size=8),
        st.integers(min_value=0, max_value=len(VALID_XLSX)))  # fmt: skip
+@example(flips=[(46, 0)], cut=4925)  # a damaged deflate block (zlib.error), found in CI
 def test_the_xlsx_reader_survives_corrupted_and_truncated_workbooks(
     flips: list[tuple[int, int]], cut: int
 ) -> None:

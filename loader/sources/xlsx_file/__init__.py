@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import zipfile
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import ClassVar, Literal
@@ -66,7 +67,8 @@ class XlsxSource:
             with zipfile.ZipFile(io.BytesIO(data)) as archive:
                 check_xlsx_archive(archive, where)  # zip bombs, entity bombs: before parsing
             wb = CalamineWorkbook.from_filelike(io.BytesIO(data))
-        except (CalamineError, zipfile.BadZipFile, ValueError, EOFError) as err:
+        # zlib.error: a damaged compressed entry, met while checking the archive's sizes.
+        except (CalamineError, zipfile.BadZipFile, zlib.error, ValueError, EOFError) as err:
             raise UnreadableSourceError(f"{where}: cannot open workbook: {err}") from err
         names = list(wb.sheet_names)
         check_sheet_count(names, where)
