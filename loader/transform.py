@@ -14,6 +14,7 @@ import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import psycopg
 
@@ -31,6 +32,13 @@ _CONNECTION_TROUBLE = (
     "terminating connection",
     "connection to server",
 )
+
+
+# Left out of the build a task runs: unit tests (CI runs them), and the tests of what the
+# migrations' constraints already enforce (keys, not null, checks of the serving tables; they
+# document the guarantee, CI and a `dbt build` by hand run them), which would otherwise scan the
+# whole catalogue for every list.
+PER_LIST_EXCLUDE = ["--exclude", "test_type:unit", "tag:enforced_by_database"]
 
 
 @dataclass(frozen=True)
@@ -59,7 +67,7 @@ def transform(database_url: str, load_id: str, task_id: str, settings: Settings)
                 # runs them). The snapshot takes the oldest waiting list in the same run.
                 oldest = pending.pop(0) if pending else None
                 first = _begin_history(lock_conn, oldest) if oldest else None
-                args = ["build", "--exclude", "test_type:unit"]
+                args = ["build", *PER_LIST_EXCLUDE]
                 if first is None:
                     args.append("supplier_item_prices+")
                 run_dbt(database_url, settings, args)
@@ -70,9 +78,8 @@ def transform(database_url: str, load_id: str, task_id: str, settings: Settings)
                     run_dbt(
                         database_url,
                         settings,
-                        ["build", "--select", "supplier_item_prices+", "--exclude",
-                         "test_type:unit"],
-                    )  # fmt: skip
+                        ["build", "--select", "supplier_item_prices+", *PER_LIST_EXCLUDE],
+                    )
                 _end_history(lock_conn, item)
             return TransformRun(ran_dbt=True, waited_s=waited, dbt_s=time.monotonic() - t0)
         finally:
@@ -161,19 +168,35 @@ def dbt_paths(database_url: str, settings: Settings) -> tuple[Path, Path]:
     return base / "target", base / "logs"
 
 
+# The parsed dbt project of this worker process: (database URL, project dir), manifest.
+_parsed: tuple[tuple[str, str], Any] | None = None
+
+
+def parse_project(database_url: str, settings: Settings) -> None:
+    """Parse the dbt project once, in the worker before it forks a process per task: each task
+    then hands the manifest to dbt instead of loading the project again, which dbt otherwise
+    does on every invocation (docs/performance.md). A worker is restarted on deployment, so
+    the project it parsed is the one deployed."""
+    global _parsed
+    manifest = run_dbt(database_url, settings, ["parse"])
+    _parsed = ((database_url, str(settings.dbt_project_dir)), manifest)
+
+
 def run_dbt(
     database_url: str, settings: Settings, args: list[str], target_dir: Path | None = None
-) -> object:
+) -> Any:
     """Invoke dbt in-process as the transform role; failures become TransformError (or
     retriable connection errors). `target_dir` keeps a side job (the docs site) from sharing
     the workers' dbt state."""
     from dbt.cli.main import dbtRunner
 
+    key = (database_url, str(settings.dbt_project_dir))
+    manifest = _parsed[1] if _parsed and _parsed[0] == key and target_dir is None else None
     target, logs = dbt_paths(database_url, settings)
     target = target_dir or target
     os.environ.update(DbParams.from_url(database_url).as_role(defaults.TRANSFORM_ROLE).dbt_env())
     os.environ["DO_NOT_TRACK"] = "1"
-    result = dbtRunner().invoke(
+    result = dbtRunner(manifest=manifest).invoke(
         [
             *args,
             "--project-dir",

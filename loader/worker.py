@@ -36,15 +36,31 @@ class LoaderWorker(Worker):
             process.join()
 
 
-def run_worker(
-    redis_url: str, queue_name: str, burst: bool = False, name: str | None = None
-) -> bool:
-    # Import the heavy libraries once in the parent so every forked task starts warm.
+def warm_up() -> None:
+    """Do once, in the worker, what every forked task would otherwise do again: import the
+    heavy libraries, run dlt once without loading, parse the dbt project. A 100-row list:
+    3.6 s end to end cold, see docs/performance.md for warm. A failed warm-up only costs time:
+    the tasks then do it themselves, and report any real error."""
     import dbt.cli.main  # noqa: F401
     import dlt  # noqa: F401
 
     import loader.jobs  # noqa: F401
+    from loader import landing, runtime, transform
+    from loader.config import get_settings
 
+    settings = get_settings()
+    log = get_logger()
+    try:
+        landing.warm_up(settings.work_dir)
+        transform.parse_project(runtime.database_url(settings), settings)
+    except Exception as err:  # see the docstring
+        log.warning("warm_up_failed", error=str(err))
+
+
+def run_worker(
+    redis_url: str, queue_name: str, burst: bool = False, name: str | None = None
+) -> bool:
+    warm_up()
     conn = task_queue.connect(redis_url)
     queue = task_queue.get_queue(conn, queue_name)
     worker = LoaderWorker(

@@ -7,6 +7,7 @@
         strategy='check',
         check_cols=['price', 'currency'],
         hard_deletes='new_record',
+        meta={'scoped_by_supplier': true},
     )
 }}
 
@@ -17,36 +18,38 @@
 -- and an item missing from its supplier's newer list gets a record with dbt_is_deleted = 'True'
 -- (unavailable) until it comes back. With raw.history_loads empty (a first `dbt build` by hand,
 -- CI) it snapshots every supplier's latest list, now.
+-- A run reads and compares only the suppliers with a list in progress (in_snapshot_scope, on
+-- this query and on dbt's comparison with the current history): its cost is the list's
+-- supplier's items, not the whole catalogue.
 -- The table is created by the migrations (0004) with a foreign key to supplier_items: deleting
 -- a supplier's items deletes their history. Only items in the catalogue are snapshotted, so a
 -- deleted supplier's history does not come back from the lists it sent before.
 
 with
 
-parsed_rows as (
+task_loads as (
 
-    select * from {{ ref('int_price_rows__parsed') }}
+    select * from {{ ref('stg_raw__task_loads') }}
 
 ),
 
 lists as (
 
-    select load_id, supplier_code, min(submitted_at) as submitted_at
-    from parsed_rows
-    where outcome = 'accepted'
-        and (
-            load_id in (
+    -- From the small load tables, never a scan of every parsed row: this query runs once per
+    -- list, and the parsed rows grow with every list ever landed (make bench).
+    select task_loads.load_id, task_loads.supplier_code, task_loads.submitted_at
+    from task_loads
+    where (
+            task_loads.load_id in (
                 select load_id from {{ source('raw', 'history_loads') }} where not superseded
             )
             or not exists (select 1 from {{ source('raw', 'history_loads') }})
         )
-    group by load_id, supplier_code
-
-),
-
-catalogue as (
-
-    select supplier_code, supplier_sku from {{ ref('supplier_items') }}
+        and exists (
+            select 1
+            from {{ ref('int_price_rows__parsed') }} as parsed
+            where parsed.load_id = task_loads.load_id and parsed.outcome = 'accepted'
+        )
 
 ),
 
@@ -54,7 +57,26 @@ latest_lists as (
 
     select distinct on (supplier_code) supplier_code, load_id
     from lists
+    where {{ in_snapshot_scope('lists.supplier_code') }}
     order by supplier_code, submitted_at desc, load_id desc
+
+),
+
+catalogue as (
+
+    select supplier_code, supplier_sku
+    from {{ ref('supplier_items') }}
+    where {{ in_snapshot_scope('supplier_code') }}
+
+),
+
+parsed_rows as (
+
+    -- `= any(array(...))`: an index lookup of the latest lists' rows.
+    select *
+    from {{ ref('int_price_rows__parsed') }}
+    where load_id = any(array(select load_id from latest_lists))
+        and outcome = 'accepted'
 
 )
 
@@ -68,12 +90,8 @@ select
     parsed_rows.task_id,
     parsed_rows.load_id
 from parsed_rows
-inner join latest_lists
-    on parsed_rows.supplier_code = latest_lists.supplier_code
-    and parsed_rows.load_id = latest_lists.load_id
 inner join catalogue
     on parsed_rows.supplier_code = catalogue.supplier_code
     and parsed_rows.supplier_sku = catalogue.supplier_sku
-where parsed_rows.outcome = 'accepted'
 
 {% endsnapshot %}

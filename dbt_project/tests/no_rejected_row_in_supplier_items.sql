@@ -7,3 +7,5 @@ inner join {{ ref('int_price_rows__parsed') }} as parsed
     and items.last_sheet = parsed.sheet
     and items.last_row_number = parsed.row_number
 where parsed.outcome <> 'accepted'
+    -- The rows of the latest run: items an earlier run wrote were checked by it.
+    and {{ latest_run_only('parsed.parsed_at', ref('int_price_rows__parsed'), 'parsed_at') }}

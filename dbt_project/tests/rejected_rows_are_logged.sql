@@ -8,6 +8,8 @@ rejected as (
     select distinct task_id, sheet, row_number
     from {{ ref('int_price_rows__parsed') }}
     where outcome = 'rejected'
+        -- The latest run's rows (parsing_logs keeps the parse time of each row it logs).
+        and {{ latest_run_only('parsed_at', ref('int_price_rows__parsed')) }}
 
 ),
 
@@ -16,6 +18,7 @@ logged as (
     select distinct task_id, sheet, row_number
     from {{ ref('parsing_logs') }}
     where severity = 'error'
+        and {{ latest_run_only('source_parsed_at', ref('int_price_rows__parsed'), 'parsed_at') }}
 
 )
 

@@ -28,6 +28,14 @@ def _roles_used(url: str) -> int:
     return int(row[0])
 
 
+def _constraints(url: str, table: str) -> set[str]:
+    with psycopg.connect(DbParams.from_url(url).conninfo()) as conn:
+        rows = conn.execute(
+            "select conname from pg_constraint where conrelid = %s::regclass", (table,)
+        ).fetchall()
+    return {name for (name,) in rows}
+
+
 LANDING = {"price_rows", "task_loads", "_dlt_loads", "_dlt_version"}
 MAPPING = {"supplier_mappings", "supplier_overrides", "mapping_changes", "task_results"}
 HISTORY = {"history_loads"}
@@ -37,12 +45,19 @@ SERVING = {"suppliers", "categories", "products", "supplier_items", "load_waterm
 def test_up_down_up(fresh_database: str) -> None:
     assert migrate.current_revision(fresh_database) is None
     migrate.upgrade(fresh_database)
-    assert migrate.current_revision(fresh_database) == "0005"
+    assert migrate.current_revision(fresh_database) == "0006"
     assert _tables(fresh_database) == LANDING | MAPPING | HISTORY
     assert _tables(fresh_database, "marts") == SERVING
     assert _tables(fresh_database, "snapshots") == {"supplier_item_prices"}
     assert _roles_used(fresh_database) > 0
+    assert {"supplier_item_prices_period_key", "supplier_item_prices_period_check"} <= (
+        _constraints(fresh_database, "snapshots.supplier_item_prices")
+    )
 
+    migrate.downgrade(fresh_database, "0005")
+    assert _constraints(fresh_database, "snapshots.supplier_item_prices") == {
+        "supplier_item_prices_pkey", "supplier_item_prices_supplier_item_id_fkey"
+    }  # fmt: skip
     migrate.downgrade(fresh_database, "0004")
     assert _roles_used(fresh_database) == 0
     migrate.downgrade(fresh_database, "0003")
@@ -60,7 +75,7 @@ def test_up_down_up(fresh_database: str) -> None:
     assert _tables(fresh_database) == set()
 
     migrate.upgrade(fresh_database)
-    assert migrate.current_revision(fresh_database) == "0005"
+    assert migrate.current_revision(fresh_database) == "0006"
     assert _tables(fresh_database) == LANDING | MAPPING | HISTORY
     assert _tables(fresh_database, "marts") == SERVING
 

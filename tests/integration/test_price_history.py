@@ -17,7 +17,7 @@ from loader.landing import land
 from loader.mapping import map_sheet
 from loader.sources import get_source
 from loader.task import ParseTask
-from loader.transform import transform
+from loader.transform import run_dbt, transform
 from tests.helpers import write_csv
 
 HEADER = "Артикул;Наименование;Цена"
@@ -186,3 +186,32 @@ def test_a_list_landed_after_a_newer_one_never_makes_a_period_end_before_it_begi
     assert [(price, frm, to) for _, price, _, frm, to in _history(url)] == [
         (Decimal("12"), newer_landing.received_at, None)
     ]
+
+
+def test_a_list_changes_only_its_own_suppliers_history(
+    db: tuple[str, Settings], tmp_path: Path
+) -> None:
+    """A list's snapshot reads and compares its supplier's items only; the other suppliers'
+    periods are untouched, and a hand-run `dbt build` (every supplier) changes nothing."""
+    url, settings = db
+    run_task(
+        _task("s-a1", _list(tmp_path, "a1.csv", ["A-1;Болт;10", "A-2;Гайка;5"])), url, settings
+    )
+    run_task(
+        _task("s-b1", _list(tmp_path, "b1.csv", ["B-1;Шуруп;7"]), supplier="beta"), url, settings
+    )
+    beta = _history(url, "beta")
+    run_task(_task("s-a2", _list(tmp_path, "a2.csv", ["A-1;Болт;11"])), url, settings)
+
+    assert _history(url, "beta") == beta
+    acme = _history(url)
+    received = _received(url, "s-a2")
+    assert [(sku, price, avail, to) for sku, price, avail, _, to in acme] == [
+        ("A-1", Decimal("10"), True, received),
+        ("A-1", Decimal("11"), True, None),
+        ("A-2", Decimal("5"), True, received),
+        ("A-2", Decimal("5"), False, None),  # missing from acme's newer list
+    ]
+
+    run_dbt(url, settings, ["build", "--select", "supplier_item_prices+"])
+    assert (_history(url), _history(url, "beta")) == (acme, beta)

@@ -5,6 +5,7 @@
         incremental_strategy='merge',
         merge_exclude_columns=['parsing_log_id', 'logged_at'],
         indexes=[{'columns': ['task_id']}, {'columns': ['logged_at']}],
+        meta={'latest_run_column': 'logged_at'},
     )
 }}
 

@@ -1,0 +1,156 @@
+"""What keeps a task's dbt work proportional to its own list, and that nothing is lost by it:
+the data tests of the growing tables check the latest run (an audit checks every row), the tests
+left out of a task's build are enforced by the database, and the worker's warm-up."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from loader import config, landing, migrate, transform, worker
+from loader.config import Settings
+from loader.db import DbParams
+from loader.exceptions import TransformError
+from loader.jobs import run_task
+from loader.logs import configure_logging
+from loader.task import ParseTask
+from tests.helpers import write_csv
+
+CORRUPT_OLDEST_ROW = """
+    update staging.int_price_rows__parsed set rule_code = 'missing_name'
+    where outcome = 'accepted' and task_id = %s and row_number = 2
+"""
+
+
+def _list(tmp: Path, task_id: str, supplier: str) -> ParseTask:
+    path = write_csv(
+        tmp / f"{task_id}.csv",
+        ["Артикул;Наименование;Цена", "A-1;Болт;100", "A-2;Гайка;12,50"],
+    )
+    return ParseTask.parse({
+        "task_id": task_id,
+        "supplier": {"code": supplier, "default_currency": "RUB"},
+        "source": {"type": "csv", "path": str(path)},
+    })  # fmt: skip
+
+
+@pytest.fixture
+def database(fresh_database: str, tmp_path: Path) -> tuple[str, Settings]:
+    migrate.upgrade(fresh_database)
+    return fresh_database, Settings(database_url=fresh_database, local_state_dir=tmp_path / "st")
+
+
+def test_a_task_checks_its_own_rows_and_an_audit_checks_every_row(
+    database: tuple[str, Settings], tmp_path: Path
+) -> None:
+    url, settings = database
+    assert run_task(_list(tmp_path, "old", "s1"), url, settings).status == "success"
+    with psycopg.connect(DbParams.from_url(url).conninfo(), autocommit=True) as conn:
+        assert conn.execute(CORRUPT_OLDEST_ROW, ("old",)).rowcount == 1
+
+    # A later list is checked on its own rows, so the earlier run's row does not fail it...
+    assert run_task(_list(tmp_path, "new", "s2"), url, settings).status == "success"
+    # ...while an audit of every row finds it, by the test's name.
+    with pytest.raises(TransformError, match="expression_is_true_int_price_rows__parsed"):
+        audit = ["test", "--select", "int_price_rows__parsed", "--vars", "{check_every_row: true}"]
+        transform.run_dbt(url, settings, audit)
+
+    # The latest run's rows are always checked.
+    with psycopg.connect(DbParams.from_url(url).conninfo(), autocommit=True) as conn:
+        assert conn.execute(CORRUPT_OLDEST_ROW, ("new",)).rowcount == 1
+    with pytest.raises(TransformError, match="expression_is_true_int_price_rows__parsed"):
+        transform.run_dbt(url, settings, ["test", "--select", "int_price_rows__parsed"])
+
+
+# Where the tested models' rows live: price_history is a view of the snapshot table.
+TABLES = {
+    "suppliers": ("marts.suppliers", {}),
+    "supplier_items": ("marts.supplier_items", {}),
+    "price_history": (
+        "snapshots.supplier_item_prices",
+        {
+            "valid_from": "dbt_valid_from",
+            "valid_to": "dbt_valid_to",
+            "price_history_id": "dbt_scd_id",
+        },
+    ),
+}
+
+
+def test_the_tests_a_task_leaves_out_are_enforced_by_the_database(
+    database: tuple[str, Settings],
+) -> None:
+    """Every test tagged enforced_by_database names a constraint the migrations created: the
+    database refuses the row the test would find."""
+    url, settings = database
+    manifest = transform.run_dbt(url, settings, ["parse"])
+    left_out = [
+        node
+        for node in manifest.nodes.values()
+        if node.resource_type == "test" and "enforced_by_database" in node.tags
+    ]
+    assert {n.attached_node.split(".")[-1] for n in left_out} == set(TABLES)
+    with psycopg.connect(DbParams.from_url(url).conninfo()) as conn:
+        for test in left_out:
+            table, renamed = TABLES[test.attached_node.split(".")[-1]]
+            kind = test.test_metadata.name
+            arguments = test.test_metadata.kwargs
+            text = test.column_name or arguments.get("column_name") or arguments["expression"]
+            for name, column in renamed.items():
+                text = re.sub(rf"\b{name}\b", column, text)
+            definitions = [
+                d.lower()
+                for (d,) in conn.execute(
+                    "select pg_get_constraintdef(oid) from pg_constraint"
+                    " where conrelid = %s::regclass",
+                    (table,),
+                ).fetchall()
+            ]
+            if kind == "not_null":
+                not_null = conn.execute(
+                    "select attnotnull from pg_attribute where attrelid = %s::regclass"
+                    " and attname = %s",
+                    (table, text),
+                ).fetchone()
+                assert not_null == (True,), test.name
+            elif kind == "unique":
+                columns = ", ".join(c.strip() for c in text.split("|| '|' ||"))
+                assert {f"unique ({columns})", f"primary key ({columns})"} & set(definitions), (
+                    test.name,
+                    definitions,
+                )
+            elif kind == "relationships":
+                assert any(d.startswith(f"foreign key ({text})") for d in definitions)
+            elif kind == "expression_is_true":
+                # `price > 0` reads `CHECK ((price > (0)::numeric))` in the catalogue
+                assert any(
+                    d.startswith("check") and all(t in d for t in text.lower().split())
+                    for d in definitions
+                ), (test.name, definitions)
+            else:
+                pytest.fail(f"{test.name}: no rule for a {kind} test")
+
+
+def test_the_landing_warm_up_loads_nothing_and_leaves_nothing(tmp_path: Path) -> None:
+    landing.warm_up(tmp_path)  # its credentials point at no database: a load would fail
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_failed_warm_up_only_warns(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capfd: pytest.CaptureFixture[str],
+    database: tuple[str, Settings],
+) -> None:
+    _, settings = database
+    broken = settings.model_copy(
+        update={"dbt_project_dir": tmp_path / "no-such-project", "work_dir": tmp_path / "work"}
+    )
+    monkeypatch.setattr(config, "get_settings", lambda: broken)
+    configure_logging("json", "INFO")  # to this test's stderr
+    worker.warm_up()  # returns: the worker goes on, and its tasks report the real error
+    logged = capfd.readouterr().err
+    assert "warm_up_failed" in logged and "no-such-project" in logged
