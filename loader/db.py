@@ -97,3 +97,34 @@ def connect(url: str, autocommit: bool = False, role: str | None = None) -> psyc
         return psycopg.connect(params.conninfo(), autocommit=autocommit)
     except psycopg.OperationalError as err:
         raise DatabaseUnavailableError(f"cannot connect to PostgreSQL: {err}") from err
+
+
+def create_database(admin_url: str, name: str) -> str:
+    """Create database `name` on the server of `admin_url`; return its URL (benchmarks, tests)."""
+    from psycopg import sql
+
+    admin = DbParams.from_url(admin_url)
+    with psycopg.connect(admin.conninfo(), autocommit=True) as conn:
+        conn.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
+    return replace(admin, dbname=name).conninfo()
+
+
+def drop_database(admin_url: str, name: str) -> None:
+    """Drop it, connections and all. An autovacuum worker on the database (it belongs to the
+    superuser, and runs after a big load) cannot be terminated by our role; it finishes within
+    moments, so try again."""
+    import time
+
+    from psycopg import sql
+
+    for attempt in range(60):
+        try:
+            with psycopg.connect(DbParams.from_url(admin_url).conninfo(), autocommit=True) as conn:
+                conn.execute(
+                    sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name))
+                )
+            return
+        except psycopg.errors.InsufficientPrivilege:
+            if attempt == 59:
+                raise
+            time.sleep(0.5)

@@ -2,15 +2,21 @@
 processes, dlt and dbt, on a database of its own; prints a table, then one JSON document.
 
 Environment:
-  BENCH_SIZES    list sizes in rows, default "10000,100000" (add 1000000 for the 1M run)
+  BENCH_SIZES    list sizes in rows, default "10000,100000,1000000"
   BENCH_FORMATS  default "csv,xlsx"
-  BENCH_LISTS    lists of 500 rows for the throughput run, default 40
-  BENCH_WORKERS  worker counts for the throughput run, default "1,2"
+  BENCH_LISTS    lists of 500 rows for the throughput run, default 60 (the issue's 200 takes
+                 about 10 minutes more)
+  BENCH_WORKERS  worker counts for the throughput run, default "1,2,5"
   BENCH_JSON     also write the JSON document to this file
+  BENCH_BASELINE the recorded run to compare with, default docs/bench-results.json: a list
+                 25% further from the COPY floor, or a slower small list or throughput, is
+                 printed as a regression and the command fails
 
 Stages come from the job's own stage records (loader.jobs.report_stage): `read` (read and map),
 `land` (dlt), `transform` (dbt build, row rules, supplier_items, the price-history snapshot),
-`report` (task summary); end to end is enqueue to finish. Peak memory is sampled every 50 ms
+`report` (task summary); end to end is enqueue to finish. Inside `transform`, dbt's own timings
+split the node seconds into models, history (the snapshot) and validation (data tests); dbt runs
+two at a time, so these add up to more than the stage's wall time. Peak memory is sampled every 50 ms
 over the worker process and the work-horse it forks per task.
 """
 
@@ -32,12 +38,11 @@ from typing import Any
 
 import psycopg
 from openpyxl import Workbook
-from psycopg import sql
 
-from loader import migrate, runtime
+from loader import migrate, runtime, transform
 from loader import queue as task_queue
 from loader.config import PROJECT_ROOT, Settings
-from loader.db import DbParams
+from loader.db import create_database, drop_database
 from loader.task import ParseTask
 
 HEADER = ["Артикул", "Наименование", "Цена, руб.", "Бренд", "Цвет", "Вес, кг", "Длина, мм",
@@ -122,12 +127,7 @@ class Bench:
         self.admin_url = runtime.database_url(base)
         self.redis_url = runtime.redis_url(base)
         self.name = f"mb_bench_{uuid.uuid4().hex[:8]}"
-        admin = DbParams.from_url(self.admin_url)
-        with psycopg.connect(admin.conninfo(), autocommit=True) as conn:
-            conn.execute(sql.SQL("create database {}").format(sql.Identifier(self.name)))
-        self.url = DbParams(
-            admin.host, admin.port, admin.user, admin.password, self.name
-        ).conninfo()
+        self.url = create_database(self.admin_url, self.name)
         migrate.upgrade(self.url)
         self.queue_name = f"bench-{uuid.uuid4().hex[:8]}"
         self.conn = task_queue.connect(self.redis_url)
@@ -179,9 +179,7 @@ class Bench:
         self.queue.delete(delete_jobs=True)
         for job_id in self.queue.finished_job_registry.get_job_ids():
             self.conn.delete(f"rq:job:{job_id}", f"rq:results:{job_id}")
-        with psycopg.connect(DbParams.from_url(self.admin_url).conninfo(), autocommit=True) as c:
-            c.execute(sql.SQL("drop database if exists {} with (force)").format(
-                sql.Identifier(self.name)))  # fmt: skip
+        drop_database(self.admin_url, self.name)
 
 
 def stages_of(job: task_queue.Job) -> dict[str, float]:
@@ -215,16 +213,29 @@ def copy_floor(bench: Bench, rows: int) -> float:
         return rows / (time.perf_counter() - started)
 
 
+def dbt_node_seconds(bench: Bench) -> dict[str, float]:
+    """The last dbt run's node seconds by kind, from its run_results.json."""
+    target, _ = transform.dbt_paths(bench.url, Settings())
+    results = json.loads((target / "run_results.json").read_text())["results"]
+    kinds = {"model": "models", "snapshot": "history", "test": "validation"}
+    seconds: dict[str, float] = {}
+    for result in results:
+        kind = kinds.get(result["unique_id"].split(".")[0])
+        if kind:
+            seconds[kind] = round(seconds.get(kind, 0.0) + result["execution_time"], 2)
+    return seconds
+
+
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 def main() -> None:
-    sizes = [int(s) for s in os.environ.get("BENCH_SIZES", "10000,100000").split(",")]
+    sizes = [int(s) for s in os.environ.get("BENCH_SIZES", "10000,100000,1000000").split(",")]
     formats = os.environ.get("BENCH_FORMATS", "csv,xlsx").split(",")
-    n_lists = int(os.environ.get("BENCH_LISTS", "40"))
-    worker_counts = [int(s) for s in os.environ.get("BENCH_WORKERS", "1,2").split(",")]
+    n_lists = int(os.environ.get("BENCH_LISTS", "60"))
+    worker_counts = [int(s) for s in os.environ.get("BENCH_WORKERS", "1,2,5").split(",")]
     bench = Bench()
     report: dict[str, Any] = {
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
@@ -263,6 +274,7 @@ def main() -> None:
                     "end_to_end_s": round(total, 2),
                     "end_to_end_items_per_s": round(result["items_accepted"] / total),
                     "peak_rss_mb": round(peak), "stages_s": stages_of(job),
+                    "dbt_node_s": dbt_node_seconds(bench),
                 })  # fmt: skip
                 print(f"  {fmt} {size}: {total:.1f} s", file=sys.stderr, flush=True)
         bench.stop(workers)
@@ -294,6 +306,43 @@ def main() -> None:
     print(text)
     if os.environ.get("BENCH_JSON"):
         Path(os.environ["BENCH_JSON"]).write_text(text + "\n")
+    baseline = Path(os.environ.get("BENCH_BASELINE", PROJECT_ROOT / "docs" / "bench-results.json"))
+    if baseline.exists():
+        regressions = compare(report, json.loads(baseline.read_text()))
+        for line in regressions:
+            print(f"REGRESSION vs {baseline.name}: {line}", file=sys.stderr)
+        if regressions:
+            sys.exit(1)
+
+
+# A run is a regression when it is this much slower than the recorded one (a noisy machine
+# varies by 10-15%).
+TOLERANCE = 1.25
+
+
+def compare(report: dict[str, Any], baseline: dict[str, Any]) -> list[str]:
+    """What got slower than the recorded run (docs/bench-results.json): the ratio to the COPY
+    floor of each list, the small-list latency, the throughput by worker count."""
+    found = []
+    recorded = {(r["rows"], r["format"]): r for r in baseline.get("runs", [])}
+    for run in report["runs"]:
+        before = recorded.get((run["rows"], run["format"]))
+        if before and run["ratio_to_copy_floor"] > before["ratio_to_copy_floor"] * TOLERANCE:
+            found.append(
+                f"{run['format']} {run['rows']}: {run['ratio_to_copy_floor']}x the COPY floor,"
+                f" was {before['ratio_to_copy_floor']}x"
+            )
+    latency, latency_before = (
+        report["small_list_latency_s_p50"],
+        baseline.get("small_list_latency_s_p50"),
+    )
+    if latency_before and latency > latency_before * TOLERANCE:
+        found.append(f"100-row list {latency} s p50, was {latency_before} s")
+    for count, rate in report["lists_per_s"].items():
+        rate_before = baseline.get("lists_per_s", {}).get(count)
+        if rate_before and rate * TOLERANCE < rate_before:
+            found.append(f"{count} worker(s): {rate} lists/s, was {rate_before}")
+    return found
 
 
 def print_table(report: dict[str, Any]) -> None:
@@ -302,6 +351,9 @@ def print_table(report: dict[str, Any]) -> None:
           "  stages (s)", file=out)  # fmt: skip
     for run in report["runs"]:
         stages = " ".join(f"{k}={v}" for k, v in run["stages_s"].items())
+        stages += (
+            " (dbt node s: " + " ".join(f"{k}={v}" for k, v in run["dbt_node_s"].items()) + ")"
+        )
         print(f"{run['format'] + ' ' + str(run['rows']):14} {run['items']:>8} "
               f"{run['end_to_end_s']:>8} {run['end_to_end_items_per_s']:>8} "
               f"{run['peak_rss_mb']:>8} {run['ratio_to_copy_floor']:>7}  {stages}", file=out)  # fmt: skip

@@ -11,21 +11,19 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import psycopg
 import pytest
 from click.testing import Result
-from psycopg import sql
 
 from loader import migrate, runtime
 from loader.config import PROJECT_ROOT, Settings
-from loader.db import DbParams
+from loader.db import DbParams, create_database, drop_database
 
 
 @dataclass(frozen=True)
@@ -62,29 +60,6 @@ class Stack:
 
     def connect(self) -> psycopg.Connection:
         return psycopg.connect(DbParams.from_url(self.database_url).conninfo(), autocommit=True)
-
-
-def _create_database(admin_url: str, name: str) -> str:
-    admin = DbParams.from_url(admin_url)
-    with psycopg.connect(admin.conninfo(), autocommit=True) as conn:
-        conn.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
-    return replace(admin, dbname=name).conninfo()
-
-
-def _drop_database(admin_url: str, name: str) -> None:
-    # An autovacuum worker on the database (it belongs to the superuser) cannot be terminated
-    # by our role; it finishes within moments, so try again.
-    for attempt in range(20):
-        try:
-            with psycopg.connect(DbParams.from_url(admin_url).conninfo(), autocommit=True) as conn:
-                conn.execute(
-                    sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name))
-                )
-            return
-        except psycopg.errors.InsufficientPrivilege:
-            if attempt == 19:
-                raise
-            time.sleep(0.5)
 
 
 def _delete_queue(redis_url: str, queue_name: str) -> None:
@@ -209,7 +184,7 @@ def stack(base_settings: Settings, admin_url: str) -> Iterator[Stack]:
     """A migrated database and a queue of its own for this test session."""
     run_id = uuid.uuid4().hex[:10]
     db_name = f"mb_test_{run_id}"
-    database_url = _create_database(admin_url, db_name)
+    database_url = create_database(admin_url, db_name)
     settings = base_settings.model_copy(
         update={
             "database_url": database_url,
@@ -226,7 +201,7 @@ def stack(base_settings: Settings, admin_url: str) -> Iterator[Stack]:
         run_id=run_id,
     )
     _delete_queue(settings.redis_url or "", settings.queue_name)
-    _drop_database(admin_url, db_name)
+    drop_database(admin_url, db_name)
     shutil.rmtree(base_settings.local_state_dir / "dbt" / db_name, ignore_errors=True)
     shutil.rmtree(settings.work_dir, ignore_errors=True)
 
@@ -235,8 +210,8 @@ def stack(base_settings: Settings, admin_url: str) -> Iterator[Stack]:
 def fresh_database(admin_url: str) -> Iterator[str]:
     """An empty database, for tests that migrate it themselves."""
     name = f"mb_test_{uuid.uuid4().hex[:10]}"
-    yield _create_database(admin_url, name)
-    _drop_database(admin_url, name)
+    yield create_database(admin_url, name)
+    drop_database(admin_url, name)
 
 
 @pytest.fixture

@@ -43,18 +43,18 @@ def built(
     admin_url: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[str, Settings]]:
     """A migrated database where dbt has built every model (nothing landed)."""
-    from tests.conftest import _create_database, _drop_database
+    from loader.db import create_database, drop_database
 
     tmp = tmp_path_factory.mktemp("docs")
     name = f"mb_test_docs_{uuid.uuid4().hex[:10]}"
-    url = _create_database(admin_url, name)
+    url = create_database(admin_url, name)
     try:
         migrate.upgrade(url)
         settings = Settings(database_url=url, local_state_dir=tmp / "state")
         run_dbt(url, settings, ["build", "--exclude", "test_type:unit"])
         yield url, settings
     finally:
-        _drop_database(admin_url, name)
+        drop_database(admin_url, name)
 
 
 @pytest.fixture(scope="module")

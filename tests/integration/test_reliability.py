@@ -25,9 +25,10 @@ from rq.job import Job, JobStatus
 from loader import cli, local_services, migrate
 from loader import queue as task_queue
 from loader.config import PROJECT_ROOT, Settings, get_settings
+from loader.db import create_database, drop_database
 from loader.jobs import attempts
 from loader.task import ParseTask
-from tests.conftest import Stack, _create_database, _delete_queue, _drop_database
+from tests.conftest import Stack, _delete_queue
 from tests.helpers import write_csv
 
 BASE_TIME = dt.datetime(2026, 11, 1, 9, 0, tzinfo=dt.UTC)
@@ -86,7 +87,7 @@ class StackMaker:
 
     def __call__(self) -> Stack:
         run_id = uuid.uuid4().hex[:10]
-        url = _create_database(self.admin_url, f"mb_test_{run_id}")
+        url = create_database(self.admin_url, f"mb_test_{run_id}")
         migrate.upgrade(url)
         base = self.base_settings
         settings = base.model_copy(
@@ -105,7 +106,7 @@ class StackMaker:
     def drop_all(self) -> None:
         for stack in self.made:
             _delete_queue(stack.redis_url, stack.settings.queue_name)
-            _drop_database(self.admin_url, f"mb_test_{stack.run_id}")
+            drop_database(self.admin_url, f"mb_test_{stack.run_id}")
 
 
 @pytest.fixture

@@ -21,10 +21,10 @@ from tests.helpers import write_csv
 @pytest.fixture(scope="module")
 def landed(tmp_path_factory: pytest.TempPathFactory, admin_url: str) -> Iterator[str]:
     """A database where one list went through landing (loader role) and dbt (transform role)."""
-    from tests.conftest import _create_database, _drop_database
+    from loader.db import create_database, drop_database
 
     name = f"mb_test_roles_{uuid.uuid4().hex[:10]}"
-    url = _create_database(admin_url, name)
+    url = create_database(admin_url, name)
     migrate.upgrade(url)
     tmp = tmp_path_factory.mktemp("roles")
     path = write_csv(tmp / "list.csv", ["Артикул;Наименование;Цена", "A-1;Болт;10"])
@@ -38,7 +38,7 @@ def landed(tmp_path_factory: pytest.TempPathFactory, admin_url: str) -> Iterator
     result = run_task(task, url, Settings(database_url=url, local_state_dir=tmp / "st"))
     assert result.items_accepted == 1
     yield url
-    _drop_database(admin_url, name)
+    drop_database(admin_url, name)
 
 
 def _refused(url: str, role: str, statement: str) -> None:
