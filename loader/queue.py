@@ -234,3 +234,22 @@ def job_state(conn: Redis, task_id: str) -> dict[str, Any] | None:
     if status == JobStatus.FAILED:
         state["error"] = last_error(job)
     return state
+
+
+def delete_queue(redis_url: str, queue_name: str) -> None:
+    """Remove a queue, its jobs and its registries from Redis (a benchmark's or a test session's
+    own queue; Redis persists)."""
+    conn = connect(redis_url)
+    queue = get_queue(conn, queue_name)
+    registries = [
+        queue.finished_job_registry,
+        queue.failed_job_registry,
+        queue.started_job_registry,
+        queue.scheduled_job_registry,
+        queue.deferred_job_registry,
+    ]
+    for registry in registries:
+        for job_id in registry.get_job_ids():
+            conn.delete(f"rq:job:{job_id}", f"rq:results:{job_id}")
+        conn.delete(registry.key)
+    queue.delete(delete_jobs=True)

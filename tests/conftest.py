@@ -22,6 +22,7 @@ import pytest
 from click.testing import Result
 
 from loader import migrate, runtime
+from loader import queue as task_queue
 from loader.config import PROJECT_ROOT, Settings
 from loader.db import DbParams, create_database, drop_database
 
@@ -60,26 +61,6 @@ class Stack:
 
     def connect(self) -> psycopg.Connection:
         return psycopg.connect(DbParams.from_url(self.database_url).conninfo(), autocommit=True)
-
-
-def _delete_queue(redis_url: str, queue_name: str) -> None:
-    """Remove this session's jobs and registries from the (persistent) Redis."""
-    from loader import queue as task_queue
-
-    conn = task_queue.connect(redis_url)
-    queue = task_queue.get_queue(conn, queue_name)
-    registries = [
-        queue.finished_job_registry,
-        queue.failed_job_registry,
-        queue.started_job_registry,
-        queue.scheduled_job_registry,
-        queue.deferred_job_registry,
-    ]
-    for registry in registries:
-        for job_id in registry.get_job_ids():
-            conn.delete(f"rq:job:{job_id}", f"rq:results:{job_id}")
-        conn.delete(registry.key)
-    queue.delete(delete_jobs=True)
 
 
 # `make test` spreads test files over two processes (pytest-xdist, one file stays in one
@@ -200,7 +181,7 @@ def stack(base_settings: Settings, admin_url: str) -> Iterator[Stack]:
         settings=settings,
         run_id=run_id,
     )
-    _delete_queue(settings.redis_url or "", settings.queue_name)
+    task_queue.delete_queue(settings.redis_url or "", settings.queue_name)
     drop_database(admin_url, db_name)
     shutil.rmtree(base_settings.local_state_dir / "dbt" / db_name, ignore_errors=True)
     shutil.rmtree(settings.work_dir, ignore_errors=True)

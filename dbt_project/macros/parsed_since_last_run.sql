@@ -1,8 +1,9 @@
 {#- Incremental filter of the marts: rows of int_price_rows__parsed parsed after the newest
     source row this model (or `watermark_of`) has already taken. The catalogue keeps its
     progress in marts.load_watermarks (see advance_watermark), apart from its rows, so that
-    deleting a supplier's items does not make the next run take them again; the other marts
-    read the newest `source_parsed_at` they hold. dbt runs are serialised by the loader's
+    deleting a supplier's items does not make the next run take them again; so does
+    parsing_logs, whose newest row falls behind while lists are clean. The other marts read the
+    newest `source_parsed_at` they hold (every list gives them a row). dbt runs are serialised by the loader's
     advisory lock, so parse times only grow; a run that failed before a mart was built leaves
     the mart's watermark behind, and the next run picks those rows up. -#}
 {% macro parsed_since_last_run(parsed_at_column, watermark_of=none) -%}

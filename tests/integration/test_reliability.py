@@ -28,7 +28,7 @@ from loader.config import PROJECT_ROOT, Settings, get_settings
 from loader.db import create_database, drop_database
 from loader.jobs import attempts
 from loader.task import ParseTask
-from tests.conftest import Stack, _delete_queue
+from tests.conftest import Stack
 from tests.helpers import write_csv
 
 BASE_TIME = dt.datetime(2026, 11, 1, 9, 0, tzinfo=dt.UTC)
@@ -105,7 +105,7 @@ class StackMaker:
 
     def drop_all(self) -> None:
         for stack in self.made:
-            _delete_queue(stack.redis_url, stack.settings.queue_name)
+            task_queue.delete_queue(stack.redis_url, stack.settings.queue_name)
             drop_database(self.admin_url, f"mb_test_{stack.run_id}")
 
 

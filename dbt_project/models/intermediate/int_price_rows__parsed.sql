@@ -291,6 +291,9 @@ earlier_accepted as (
         on parsed.supplier_code = items.supplier_code
         and parsed.supplier_sku = items.supplier_sku
     where parsed.outcome = 'accepted'
+        -- The batch's suppliers, by index: without it the hash join reads every row ever
+        -- parsed, for each list.
+        and parsed.supplier_code = any(array(select distinct supplier_code from batch_accepted))
 
 ),
 {% endif %}

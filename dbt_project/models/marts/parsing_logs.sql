@@ -6,8 +6,13 @@
         merge_exclude_columns=['parsing_log_id', 'logged_at'],
         indexes=[{'columns': ['task_id']}, {'columns': ['logged_at']}],
         meta={'latest_run_column': 'logged_at'},
+        post_hook="{{ advance_watermark('parsing_logs') }}",
     )
 }}
+
+-- Its progress is a watermark in load_watermarks, not its newest row: a run of clean lists logs
+-- nothing, and the newest logged row would then fall further behind with every list, each run
+-- reading every row parsed since the last failure.
 
 -- One row per row rule a landed row broke: errors (the row was rejected) and warnings (the row
 -- was accepted). The rules, their messages and offending columns come from the row_rule tests
@@ -26,7 +31,7 @@ new_rows as (
 
     select parsed_rows.*
     from parsed_rows
-    where {{ parsed_since_last_run('parsed_rows.parsed_at') }}
+    where {{ parsed_since_last_run('parsed_rows.parsed_at', watermark_of='parsing_logs') }}
         and cardinality(parsed_rows.failed_rules) > 0
 
 ),

@@ -7,8 +7,8 @@
         merge_exclude_columns=['supplier_item_id', 'supplier_id', 'first_seen_at'],
         full_refresh=false,
         post_hook=[
-            "{{ advance_watermark('supplier_items') }}",
             "{{ mark_available_items() }}",
+            "{{ advance_watermark('supplier_items') }}",
         ],
     )
 }}
@@ -49,7 +49,10 @@ accepted as (
 {% if is_incremental() %}
 current_items as (
 
-    select supplier_code, supplier_sku, last_submitted_at from {{ this }}
+    -- The items of the batch's suppliers only, by index: the catalogue holds every supplier.
+    select supplier_code, supplier_sku, last_submitted_at
+    from {{ this }}
+    where supplier_code = any(array(select distinct supplier_code from accepted))
 
 ),
 {% endif %}
