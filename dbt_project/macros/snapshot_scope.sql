@@ -4,16 +4,18 @@
     current history rows: dbt otherwise compares the whole catalogue for every list, which made
     each list cost 1.3 s per 100,000 items in the catalogue (make bench, docs/performance.md). -#}
 {% macro in_snapshot_scope(supplier_column) -%}
-    (
-        not exists (
+    {#- `= any(array(...))`, one array computed once: the planner then reads the suppliers'
+        rows by index, where `in (...) or not exists (...)` read the whole table. -#}
+    {{ supplier_column }} = any(array(
+        select supplier_code from {{ source('raw', 'history_loads') }}
+        where snapshotted_at is null and not superseded
+        union
+        select supplier_code from {{ source('raw', 'task_loads') }}
+        where not exists (
             select 1 from {{ source('raw', 'history_loads') }}
             where snapshotted_at is null and not superseded
         )
-        or {{ supplier_column }} in (
-            select supplier_code from {{ source('raw', 'history_loads') }}
-            where snapshotted_at is null and not superseded
-        )
-    )
+    ))
 {%- endmacro %}
 
 {#- dbt's staging query of a snapshot, with its current history rows limited to the same scope

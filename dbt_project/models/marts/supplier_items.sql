@@ -6,12 +6,17 @@
         on_schema_change='append_new_columns',
         merge_exclude_columns=['supplier_item_id', 'supplier_id', 'first_seen_at'],
         full_refresh=false,
+        pre_hook="set local enable_seqscan = off",
         post_hook=[
             "{{ mark_available_items() }}",
             "{{ advance_watermark('supplier_items') }}",
         ],
     )
 }}
+
+-- The batch's suppliers are read by index (current_items, mark_available_items), for this
+-- model's transaction only: the planner cannot know how few they are, and read the whole
+-- catalogue for every list (make bench).
 
 -- The table, its keys, checks and indexes belong to the migrations (0004); dbt merges into it.
 -- Columns it does not select (product_id, set by the matching team; is_available, set by the
