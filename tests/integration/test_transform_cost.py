@@ -9,13 +9,13 @@ from pathlib import Path
 
 import psycopg
 import pytest
+import structlog
 
 from loader import config, landing, migrate, transform, worker
 from loader.config import Settings
 from loader.db import DbParams
 from loader.exceptions import TransformError
 from loader.jobs import run_task
-from loader.logs import configure_logging
 from loader.task import ParseTask
 from tests.helpers import write_csv
 
@@ -140,17 +140,14 @@ def test_the_landing_warm_up_loads_nothing_and_leaves_nothing(tmp_path: Path) ->
 
 
 def test_a_failed_warm_up_only_warns(
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    capfd: pytest.CaptureFixture[str],
-    database: tuple[str, Settings],
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, database: tuple[str, Settings]
 ) -> None:
     _, settings = database
     broken = settings.model_copy(
         update={"dbt_project_dir": tmp_path / "no-such-project", "work_dir": tmp_path / "work"}
     )
     monkeypatch.setattr(config, "get_settings", lambda: broken)
-    configure_logging("json", "INFO")  # to this test's stderr
-    worker.warm_up()  # returns: the worker goes on, and its tasks report the real error
-    logged = capfd.readouterr().err
-    assert "warm_up_failed" in logged and "no-such-project" in logged
+    with structlog.testing.capture_logs() as logs:
+        worker.warm_up()  # returns: the worker goes on, and its tasks report the real error
+    failed = [entry for entry in logs if entry["event"] == "warm_up_failed"]
+    assert len(failed) == 1 and "no-such-project" in failed[0]["error"]
