@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import psycopg
@@ -27,6 +28,7 @@ from loader.mapping import REQUIRED_FIELDS, MappedSheet, map_sheet, memory
 from loader.mapping.memory import RememberedMapping
 from loader.result import Reason, SheetReport, TaskResult, TaskStatus
 from loader.sources import get_source, limits
+from loader.sources.base import Sheet
 from loader.task import ParseTask
 
 
@@ -77,7 +79,7 @@ def read_and_map(
     unusable: list[MappedSheet] = []
     skipped: dict[str, str] = {}
     first_error: LoaderError | None = None
-    for sheet in get_source(task.source.type).read(task.source, max_rows=max_rows):
+    for sheet in _staged(get_source(task.source.type).read(task.source, max_rows=max_rows)):
         limits.check_sheet(sheet, where)
         try:
             result = map_sheet(sheet, overrides, where=where, memory=memory)
@@ -99,6 +101,18 @@ def read_and_map(
             raise first_error
         raise NoDataRowsError(f"{where}: no sheets to read")
     return mapped, skipped
+
+
+def _staged(sheets: Iterator[Sheet]) -> Iterator[Sheet]:
+    """Report `read` while the source reads a sheet and `map` while it is mapped (for each
+    sheet of a workbook; the last `read` is the source finding no more sheets)."""
+    while True:
+        report_stage("read")
+        sheet = next(sheets, None)
+        if sheet is None:
+            return
+        report_stage("map", rows_read=len(sheet.rows))
+        yield sheet
 
 
 def merge_overrides(saved: dict[str, str], task: dict[str, str]) -> dict[str, str]:
@@ -127,7 +141,6 @@ def run_task(task: ParseTask, database_url: str, settings: Settings) -> TaskResu
     )
     log = get_logger()
     try:
-        report_stage("read")  # and map
         remembered, supplier_overrides = load_supplier_mapping(database_url, task.supplier.code)
         mapped, skipped = read_and_map(task, remembered, supplier_overrides)
         rows = sum(len(m.rows) for m in mapped)

@@ -12,7 +12,7 @@ Environment:
                  25% further from the COPY floor, or a slower small list or throughput, is
                  printed as a regression and the command fails
 
-Stages come from the job's own stage records (loader.jobs.report_stage): `read` (read and map),
+Stages come from the job's own stage records (loader.jobs.report_stage): `read`, `map`,
 `land` (dlt), `transform` (dbt build, row rules, supplier_items, the price-history snapshot),
 `report` (task summary); end to end is enqueue to finish. Inside `transform`, dbt's own timings
 split the node seconds into models, history (the snapshot) and validation (data tests); dbt runs
@@ -187,10 +187,10 @@ def stages_of(job: task_queue.Job) -> dict[str, float]:
     times = [dt.datetime.fromisoformat(m["at"]) for m in marks]
     ended = job.ended_at.replace(tzinfo=dt.UTC) if job.ended_at else times[-1]
     ends = [*times[1:], ended]
-    return {
-        m["name"]: round((e - t).total_seconds(), 3)
-        for m, t, e in zip(marks, times, ends, strict=True)
-    }
+    stages: dict[str, float] = {}  # a workbook reads and maps each sheet: summed by stage
+    for m, t, e in zip(marks, times, ends, strict=True):
+        stages[m["name"]] = round(stages.get(m["name"], 0.0) + (e - t).total_seconds(), 3)
+    return stages
 
 
 def end_to_end_s(job: task_queue.Job) -> float:
