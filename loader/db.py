@@ -110,19 +110,22 @@ def create_database(admin_url: str, name: str) -> str:
 
 
 def drop_database(admin_url: str, name: str) -> None:
-    """Drop it, connections and all. An autovacuum worker on the database (it belongs to the
-    superuser, and runs after a big load) cannot be terminated by our role; it finishes within
-    moments, so try again."""
+    """Drop it, connections and all. A plain DROP first: PostgreSQL cancels an autovacuum
+    worker on the database itself (one runs after every big load), while DROP ... WITH (FORCE)
+    would have to terminate it, which only a superuser may. FORCE then ends our own sessions."""
     import time
 
     from psycopg import sql
 
+    plain = sql.SQL("drop database if exists {}").format(sql.Identifier(name))
+    force = sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name))
     for attempt in range(60):
         try:
             with psycopg.connect(DbParams.from_url(admin_url).conninfo(), autocommit=True) as conn:
-                conn.execute(
-                    sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name))
-                )
+                try:
+                    conn.execute(plain)
+                except psycopg.errors.ObjectInUse:
+                    conn.execute(force)
             return
         except psycopg.errors.InsufficientPrivilege:
             if attempt == 59:

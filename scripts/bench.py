@@ -298,14 +298,21 @@ def main() -> None:
                 bench.finish(job)
             report["lists_per_s"][str(count)] = round(n_lists / (time.monotonic() - started), 2)
             bench.stop(workers)
+        publish(report)  # before the clean-up: the numbers are what took ten minutes
     finally:
         bench.close()
+    check_regressions(report)
 
+
+def publish(report: dict[str, Any]) -> None:
     print_table(report)
     text = json.dumps(report, ensure_ascii=False, indent=2)
     print(text)
     if os.environ.get("BENCH_JSON"):
         Path(os.environ["BENCH_JSON"]).write_text(text + "\n")
+
+
+def check_regressions(report: dict[str, Any]) -> None:
     baseline = Path(os.environ.get("BENCH_BASELINE", PROJECT_ROOT / "docs" / "bench-results.json"))
     if baseline.exists():
         regressions = compare(report, json.loads(baseline.read_text()))
