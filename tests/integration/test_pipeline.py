@@ -92,6 +92,10 @@ def test_csv_and_xlsx_through_the_queue_and_a_worker(stack: Stack, tmp_path: Pat
         ("success", 4, 3, 1),
         ("success", 2, 2, 0),
     ]
+    # The stages `enqueue --wait` and `make bench` show: reading and mapping apart, per sheet;
+    # the last `read` is the source finding no further sheet.
+    stages = [s["name"] for s in jobs[0].get_meta(refresh=True)["stages"]]
+    assert stages == ["read", "map", "read", "land", "transform", "report"]
     assert supplier_items_of(stack, "q-cables") == [
         ("000777", "Провод ПуГВ 1х1,5", Decimal("25"), "RUB", {"category": "Кабели", "stock": 0}),
         (
