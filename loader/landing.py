@@ -96,7 +96,8 @@ def land(task: ParseTask, sheets: list[MappedSheet], database_url: str, work_dir
     with tempfile.TemporaryDirectory(prefix=f"dlt-{task.task_id}-", dir=work_dir) as tmp:
         pipeline = _pipeline(Path(tmp), credentials)
         try:
-            pipeline.extract(_resources(task, sheets, received_at), loader_file_format="csv")
+            resources = _resources(task, sheets, received_at, row_count)
+            pipeline.extract(resources, loader_file_format="csv")
             pipeline.normalize()
             checkpoint("land", database_url)  # the package is ready, nothing loaded yet
             info = pipeline.load()
@@ -122,7 +123,7 @@ def warm_up(work_dir: Path) -> None:
     with tempfile.TemporaryDirectory(prefix="dlt-warm-up-", dir=work_dir) as tmp:
         # No database behind these credentials: nothing is loaded.
         pipeline = _pipeline(Path(tmp), "postgresql://warm-up@localhost:1/warm-up")
-        resources = _resources(task, [sheet], dt.datetime.now(dt.UTC))
+        resources = _resources(task, [sheet], dt.datetime.now(dt.UTC), row_count=1)
         pipeline.extract(resources, loader_file_format="csv")
         pipeline.normalize()
 
@@ -138,7 +139,9 @@ def _pipeline(tmp: Path, credentials: Any) -> Any:
     )
 
 
-def _resources(task: ParseTask, sheets: list[MappedSheet], received_at: dt.datetime) -> list[Any]:
+def _resources(
+    task: ParseTask, sheets: list[MappedSheet], received_at: dt.datetime, row_count: int
+) -> list[Any]:
     import dlt
 
     def price_rows() -> Iterator[Any]:
@@ -173,7 +176,7 @@ def _resources(task: ParseTask, sheets: list[MappedSheet], received_at: dt.datet
         "source_ref": task.source.describe(),
         "submitted_at": task.submitted_at,
         "received_at": received_at,
-        "row_count": sum(len(s.rows) for s in sheets),
+        "row_count": row_count,
         "sheets": [{**s.mapping.as_dict(), "row_count": len(s.rows)} for s in sheets],
     }
     rows_resource = dlt.resource(
