@@ -111,7 +111,7 @@ def _staged(sheets: Iterator[Sheet]) -> Iterator[Sheet]:
         sheet = next(sheets, None)
         if sheet is None:
             return
-        report_stage("map", rows_read=len(sheet.rows))
+        report_stage("map", rows_read=len(sheet.rows))  # a streamed sheet: its first rows
         yield sheet
 
 
@@ -143,7 +143,6 @@ def run_task(task: ParseTask, database_url: str, settings: Settings) -> TaskResu
     try:
         remembered, supplier_overrides = load_supplier_mapping(database_url, task.supplier.code)
         mapped, skipped = read_and_map(task, remembered, supplier_overrides)
-        rows = sum(len(m.rows) for m in mapped)
         for sheet in mapped:
             for warning in sheet.mapping.warnings:
                 log.warning("mapping_warning", sheet=sheet.mapping.sheet, warning=warning)
@@ -153,7 +152,7 @@ def run_task(task: ParseTask, database_url: str, settings: Settings) -> TaskResu
             store_result(database_url, result)
             log.warning("task_needs_review", message=result.message)
             return result
-        report_stage("land", rows_read=rows)
+        report_stage("land")  # a streamed sheet's other rows are read as they are landed
         landing = land(task, mapped, database_url, settings.work_dir)
         report_stage("transform", rows_landed=landing.row_count)
         with connect(database_url, role=defaults.LOADER_ROLE) as conn:
@@ -218,7 +217,7 @@ def _sheet_reports(mapped: list[MappedSheet]) -> list[SheetReport]:
         SheetReport(
             sheet=m.mapping.sheet,
             header_row=m.mapping.header_row,
-            rows=len(m.rows),
+            rows=m.count_rows(),
             mapping={
                 f: (col.header or col.key) if (col := m.mapping.column_for(f)) else None
                 for f in ("supplier_sku", "name", "price", "currency")

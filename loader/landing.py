@@ -41,6 +41,22 @@ ARROW_COLUMNS = ("task_id", "supplier_code", "sheet", "row_number", "cells")
 ARROW_BATCH_ROWS = 50_000  # bounded memory: one batch of rows as Arrow at a time
 
 
+ROWS_COLUMNS = {"cells": {"data_type": "json"}}
+# Optional columns exist even when a first task leaves them empty.
+TASK_COLUMNS = {
+    "sheets": {"data_type": "json"},
+    "supplier_name": {"data_type": "text", "nullable": True},
+    "default_currency": {"data_type": "text", "nullable": True},
+}
+
+
+def _to_table(item: Any, table: str, columns: dict[str, Any]) -> Any:
+    import dlt
+
+    hints = dlt.mark.make_hints(table_name=table, write_disposition="append", columns=columns)
+    return dlt.mark.with_hints(item, hints, create_table_variant=True)
+
+
 def _arrow_schema() -> Any:  # pyarrow is imported only when landing
     import pyarrow as pa
 
@@ -90,19 +106,18 @@ def land(task: ParseTask, sheets: list[MappedSheet], database_url: str, work_dir
 
     _land_as_the_connection_role()
     received_at = dt.datetime.now(dt.UTC)
-    row_count = sum(len(s.rows) for s in sheets)
     credentials = DbParams.from_url(database_url).as_role(defaults.LOADER_ROLE).dlt_credentials()
     work_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=f"dlt-{task.task_id}-", dir=work_dir) as tmp:
         pipeline = _pipeline(Path(tmp), credentials)
         try:
-            resources = _resources(task, sheets, received_at, row_count)
-            pipeline.extract(resources, loader_file_format="csv")
+            pipeline.extract(_resources(task, sheets, received_at), loader_file_format="csv")
             pipeline.normalize()
             checkpoint("land", database_url)  # the package is ready, nothing loaded yet
             info = pipeline.load()
         except PipelineStepFailed as err:
             raise _classify(err, task) from err
+    row_count = sum(s.row_count for s in sheets)
     return Landing(load_id=info.loads_ids[-1], row_count=row_count, received_at=received_at)
 
 
@@ -123,8 +138,9 @@ def warm_up(work_dir: Path) -> None:
     with tempfile.TemporaryDirectory(prefix="dlt-warm-up-", dir=work_dir) as tmp:
         # No database behind these credentials: nothing is loaded.
         pipeline = _pipeline(Path(tmp), "postgresql://warm-up@localhost:1/warm-up")
-        resources = _resources(task, [sheet], dt.datetime.now(dt.UTC), row_count=1)
-        pipeline.extract(resources, loader_file_format="csv")
+        pipeline.extract(
+            _resources(task, [sheet], dt.datetime.now(dt.UTC)), loader_file_format="csv"
+        )
         pipeline.normalize()
 
 
@@ -139,64 +155,54 @@ def _pipeline(tmp: Path, credentials: Any) -> Any:
     )
 
 
-def _resources(
-    task: ParseTask, sheets: list[MappedSheet], received_at: dt.datetime, row_count: int
-) -> list[Any]:
+def _resources(task: ParseTask, sheets: list[MappedSheet], received_at: dt.datetime) -> Any:
+    """One resource for both tables, so that the task row, which counts the rows, is written
+    after them: a streamed sheet's rows are counted as they pass."""
     import dlt
 
-    def price_rows() -> Iterator[Any]:
-        # Arrow batches, not dicts: dlt then writes them straight to a CSV file for COPY,
-        # about 10x faster than normalising dicts row by row (docs/performance.md).
-        import pyarrow as pa
+    def rows_then_task() -> Iterator[Any]:
+        for batch in _arrow_batches(task, sheets):
+            yield _to_table(batch, defaults.ROWS_TABLE, ROWS_COLUMNS)
+        task_row = {
+            "task_id": task.task_id,
+            "supplier_code": task.supplier.code,
+            "supplier_name": task.supplier.name,
+            "default_currency": task.supplier.default_currency,
+            "source_type": task.source.type,
+            "source_ref": task.source.describe(),
+            "submitted_at": task.submitted_at,
+            "received_at": received_at,
+            "row_count": sum(s.row_count for s in sheets),
+            "sheets": [{**s.mapping.as_dict(), "row_count": s.row_count} for s in sheets],
+        }
+        yield _to_table(task_row, defaults.TASKS_TABLE, TASK_COLUMNS)
 
-        batch: dict[str, list[Any]] = {c: [] for c in ARROW_COLUMNS}
-        for sheet in sheets:
-            for row_number, cells in sheet.rows:
-                batch["task_id"].append(task.task_id)
-                batch["supplier_code"].append(task.supplier.code)
-                batch["sheet"].append(sheet.mapping.sheet)
-                batch["row_number"].append(row_number)
-                batch["cells"].append(
-                    json.dumps(
-                        {_storable(k): _storable(v) for k, v in cells.items()}, ensure_ascii=False
-                    )
+    return dlt.resource(rows_then_task(), name="landing", write_disposition="append")
+
+
+def _arrow_batches(task: ParseTask, sheets: list[MappedSheet]) -> Iterator[Any]:
+    """Arrow batches, not dicts: dlt then writes them straight to a CSV file for COPY, about
+    10x faster than normalising dicts row by row (docs/performance.md). At most
+    ARROW_BATCH_ROWS rows are held at a time."""
+    import pyarrow as pa
+
+    batch: dict[str, list[Any]] = {c: [] for c in ARROW_COLUMNS}
+    for sheet in sheets:
+        for row_number, cells in sheet.iter_rows():
+            batch["task_id"].append(task.task_id)
+            batch["supplier_code"].append(task.supplier.code)
+            batch["sheet"].append(sheet.mapping.sheet)
+            batch["row_number"].append(row_number)
+            batch["cells"].append(
+                json.dumps(
+                    {_storable(k): _storable(v) for k, v in cells.items()}, ensure_ascii=False
                 )
-                if len(batch["cells"]) == ARROW_BATCH_ROWS:
-                    yield pa.table(batch, schema=_arrow_schema())
-                    batch = {c: [] for c in ARROW_COLUMNS}
-        if batch["cells"]:
-            yield pa.table(batch, schema=_arrow_schema())
-
-    task_row = {
-        "task_id": task.task_id,
-        "supplier_code": task.supplier.code,
-        "supplier_name": task.supplier.name,
-        "default_currency": task.supplier.default_currency,
-        "source_type": task.source.type,
-        "source_ref": task.source.describe(),
-        "submitted_at": task.submitted_at,
-        "received_at": received_at,
-        "row_count": row_count,
-        "sheets": [{**s.mapping.as_dict(), "row_count": len(s.rows)} for s in sheets],
-    }
-    rows_resource = dlt.resource(
-        price_rows(),
-        name=defaults.ROWS_TABLE,
-        write_disposition="append",
-        columns={"cells": {"data_type": "json"}},
-    )
-    task_resource = dlt.resource(
-        [task_row],
-        name=defaults.TASKS_TABLE,
-        write_disposition="append",
-        # Hints so that optional columns exist even when a first task leaves them empty.
-        columns={
-            "sheets": {"data_type": "json"},
-            "supplier_name": {"data_type": "text", "nullable": True},
-            "default_currency": {"data_type": "text", "nullable": True},
-        },
-    )
-    return [rows_resource, task_resource]
+            )
+            if len(batch["cells"]) == ARROW_BATCH_ROWS:
+                yield pa.table(batch, schema=_arrow_schema())
+                batch = {c: [] for c in ARROW_COLUMNS}
+    if batch["cells"]:
+        yield pa.table(batch, schema=_arrow_schema())
 
 
 def _storable(value: Any) -> Any:
@@ -212,6 +218,8 @@ def _classify(err: Exception, task: ParseTask) -> LoaderError:
 
     cause: BaseException | None = err
     while cause is not None:
+        if isinstance(cause, LoaderError):  # a streamed sheet's bad row, met while landing
+            return cause
         if isinstance(cause, psycopg2.OperationalError):
             return DatabaseUnavailableError(
                 f"task {task.task_id}: database unavailable while landing: {cause}"

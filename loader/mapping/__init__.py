@@ -28,10 +28,11 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from loader import defaults
 from loader.exceptions import NoDataRowsError
 from loader.mapping import evidence as ev
 from loader.mapping.header import Merge, detect_header
@@ -39,7 +40,7 @@ from loader.mapping.matching import HeaderMatch, best_match, header_matches, hea
 from loader.mapping.memory import MemoryUse, RememberedMapping, apply_memory
 from loader.mapping.synonyms import CURRENCY_WORDS, OTHER_SYNONYMS, SECONDARY_PRICE_KINDS
 from loader.mapping.text import column_letter, normalise_header, snake_key
-from loader.sources.base import CellValue, Sheet
+from loader.sources.base import CellValue, Sheet, is_blank
 
 __all__ = [
     "REQUIRED_FIELDS",
@@ -134,10 +135,34 @@ class SheetMapping:
         }
 
 
+KeyedRow = tuple[int, dict[str, CellValue]]  # (1-based row number, cells by key)
+
+
 @dataclass
 class MappedSheet:
     mapping: SheetMapping
-    rows: list[tuple[int, dict[str, CellValue]]]  # (1-based row number, cells by key)
+    rows: list[KeyedRow]  # every data row; of a streamed sheet, the first ones
+    rest: Iterator[KeyedRow] | None = None  # a streamed sheet's other rows, read once
+    streamed_rows: int = 0  # how many of `rest` have been read
+
+    def iter_rows(self) -> Iterator[KeyedRow]:
+        """Every data row, once: a streamed sheet's rest is read as it is yielded."""
+        yield from self.rows
+        rest, self.rest = self.rest, None
+        for row in rest or ():
+            self.streamed_rows += 1
+            yield row
+
+    @property
+    def row_count(self) -> int:
+        """The data rows read so far: all of them once `iter_rows` has run to the end."""
+        return len(self.rows) + self.streamed_rows
+
+    def count_rows(self) -> int:
+        """Every data row, counted without keeping the rest (a sheet that is not landed)."""
+        for _ in self.iter_rows():
+            pass
+        return self.row_count
 
 
 def fingerprint(texts: tuple[str | None, ...] | list[str | None], has_header: bool) -> str:
@@ -174,6 +199,7 @@ def map_sheet(
     merges: list[Merge] | None = None,
 ) -> MappedSheet:
     """Find the header, map columns to fields, and key each data row's cells."""
+    _read_enough(sheet)
     rows = sheet.rows
     label = f"{where}, sheet {sheet.name!r}" if where else f"sheet {sheet.name!r}"
     if not any(any(v is not None for v in r) for r in rows):
@@ -213,15 +239,38 @@ def map_sheet(
     _review(mapping, stats)
 
     first_data_row = header.data_start + 1
-    keyed: list[tuple[int, dict[str, CellValue]]] = [
-        (first_data_row + offset, {keys[i]: v for i, v in enumerate(row) if v is not None})
-        for offset, row in enumerate(data)
-    ]
-    if not any(cells for _, cells in keyed):
+    keyed = list(_keyed(data, keys, first_data_row))
+    if not any(cells for _, cells in keyed):  # a streamed sheet's head has its data rows
         raise NoDataRowsError(
             f"{label}: header on row {mapping.header_row} but no data rows below it"
         )
-    return MappedSheet(mapping=mapping, rows=keyed)
+    rest = None
+    if sheet.rest is not None:
+        rest = _keyed(sheet.rest, keys, len(rows) + 1)
+        sheet.rest = None
+    return MappedSheet(mapping=mapping, rows=keyed, rest=rest)
+
+
+def _keyed(rows: Iterable[list[CellValue]], keys: list[str], first: int) -> Iterator[KeyedRow]:
+    for number, row in enumerate(rows, start=first):
+        yield number, {keys[i]: v for i, v in enumerate(row) if v is not None}
+
+
+def _read_enough(sheet: Sheet) -> None:
+    """A streamed sheet's head, extended until it holds the rows the mapping looks at (the
+    header rows, and EVIDENCE_ROWS non-blank rows below them) or the whole sheet: the mapping
+    is then the one the whole sheet would get."""
+    if sheet.rest is None:
+        return
+    needed = defaults.HEADER_SCAN_ROWS + ev.EVIDENCE_ROWS
+    filled = sum(1 for r in sheet.rows if not is_blank(r))
+    while filled < needed:
+        row = next(sheet.rest, None)
+        if row is None:
+            sheet.rest = None
+            return
+        sheet.rows.append(row)
+        filled += not is_blank(row)
 
 
 def _duplicate_headers(columns: list[ColumnMapping]) -> list[str]:

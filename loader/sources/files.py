@@ -13,15 +13,21 @@ HEAD_CHUNK = 256 * 1024
 def read_file_bytes(path: Path, max_lines: int | None = None) -> bytes:
     """Read a file, or only its first `max_lines` lines (cut at a line end); missing and empty
     files are permanent, named errors."""
-    resolved = check_path(path)  # inside files_root, not over max_file_mb
-    if not resolved.exists():
-        raise SourceNotFoundError(f"{path}: file not found")
-    if not resolved.is_file():
-        raise SourceNotFoundError(f"{path}: not a regular file")
+    resolved = checked_file(path)
     data = resolved.read_bytes() if max_lines is None else _head(resolved, max_lines)
     if not data.strip():
         raise EmptySourceError(f"{path}: file is empty")
     return data
+
+
+def checked_file(path: Path) -> Path:
+    """The file, resolved: inside files_root, not over max_file_mb, present and regular."""
+    resolved = check_path(path)
+    if not resolved.exists():
+        raise SourceNotFoundError(f"{path}: file not found")
+    if not resolved.is_file():
+        raise SourceNotFoundError(f"{path}: not a regular file")
+    return resolved
 
 
 def _head(path: Path, max_lines: int) -> bytes:

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import os
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from loader.config import get_settings
 from loader.exceptions import LimitExceededError, SourceNotAllowedError, UnreadableSourceError
-from loader.sources.base import Sheet
+from loader.sources.base import CellValue, Sheet
 
 MB = 1024 * 1024
 XML_HEAD_BYTES = 64 * 1024
@@ -61,20 +61,36 @@ def check_shape(rows: int, columns: int, where: str) -> None:
 
 
 def check_sheet(sheet: Sheet, where: str) -> None:
-    """Rows, columns and cell lengths of a sheet that has been read."""
-    from loader.mapping.text import column_letter
-
+    """Rows, columns and cell lengths of a sheet: of the rows read, now; of a streamed sheet's
+    other rows, as they are read (its `rest` is replaced by a checking one)."""
     label = f"{where}, sheet {sheet.name!r}"
     check_shape(len(sheet.rows), max((len(r) for r in sheet.rows), default=0), label)
     limit = get_settings().max_cell_chars
     for r, row in enumerate(sheet.rows, start=1):
-        for c, value in enumerate(row):
-            if isinstance(value, str) and len(value) > limit:
-                raise LimitExceededError(
-                    f"{label}, row {r}, column {column_letter(c)}: a cell of {len(value)}"
-                    f" characters is over the limit of {limit} (MAX_CELL_CHARS);"
-                    f" it starts {value[:40]!r}"
-                )
+        _check_cells(row, r, label, limit)
+    if sheet.rest is not None:
+        sheet.rest = _checked(sheet.rest, len(sheet.rows) + 1, label)
+
+
+def _checked(rows: Iterator[list[CellValue]], first: int, label: str) -> Iterator[list[CellValue]]:
+    settings = get_settings()
+    for r, row in enumerate(rows, start=first):
+        if r > settings.max_rows or len(row) > settings.max_columns:
+            check_shape(r, len(row), label)
+        _check_cells(row, r, label, settings.max_cell_chars)
+        yield row
+
+
+def _check_cells(row: list[CellValue], r: int, label: str, limit: int) -> None:
+    from loader.mapping.text import column_letter
+
+    for c, value in enumerate(row):
+        if isinstance(value, str) and len(value) > limit:
+            raise LimitExceededError(
+                f"{label}, row {r}, column {column_letter(c)}: a cell of {len(value)}"
+                f" characters is over the limit of {limit} (MAX_CELL_CHARS);"
+                f" it starts {value[:40]!r}"
+            )
 
 
 def check_xlsx_archive(archive: zipfile.ZipFile, where: str) -> None:

@@ -275,3 +275,40 @@ def test_an_xlsx_sheet_that_cannot_be_used_is_skipped_with_its_reason(
     assert list(result.skipped_sheets) == ["Notes"]
     assert "sheet 'Notes': no column can be the price" in result.skipped_sheets["Notes"]
     assert supplier_items_of(stack, "two-sheets") == [("A", "Гвоздь", Decimal("1.50"), None, {})]
+
+
+def test_a_streamed_list_lands_every_row_and_a_bad_row_late_in_it_lands_none(
+    stack: Stack, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A big list is read as it is landed (loader.sources.base.Sheet.streamed): every row
+    still lands and is counted once; a bad row far below the head fails the task with the
+    file, row and column, and nothing of the list lands."""
+    from loader.config import get_settings
+    from loader.exceptions import LimitExceededError
+    from loader.sources import csv_file
+
+    monkeypatch.setattr(csv_file, "STREAM_HEAD_BYTES", 16 * 1024)  # stream from 16 KB up
+    lines = ["Артикул;Наименование;Цена, руб."]
+    lines += [f"S-{i:05d};Кабель {i};{i % 50 + 1},50" for i in range(3_000)]
+    path = write_csv(tmp_path / "streamed.csv", lines)
+    result = run_task(make_task("streamed", "streamed", path), stack.database_url, stack.settings)
+    assert (result.rows_landed, result.items_accepted) == (3_000, 3_000)
+    assert result.sheets[0].rows == 3_000
+    with stack.connect() as conn:
+        counted = conn.execute(
+            "select row_count, (select count(*) from raw.price_rows r where r.task_id = t.task_id)"
+            " from raw.task_loads t where task_id = %s",
+            (stack.task_id("streamed"),),
+        ).fetchone()
+    assert counted == (3_000, 3_000)
+
+    before = database_state(stack, excluding_supplier="-")
+    monkeypatch.setattr(get_settings(), "max_cell_chars", 100)
+    bad = write_csv(
+        tmp_path / "late.csv", [*lines[:2_500], f"S-99999;{'x' * 150};1", *lines[2_500:]]
+    )
+    with pytest.raises(
+        LimitExceededError, match=r"late\.csv, sheet 'late\.csv', row 2501, column B"
+    ):
+        run_task(make_task("late-bad", "streamed", bad), stack.database_url, stack.settings)
+    assert database_state(stack, excluding_supplier="-") == before

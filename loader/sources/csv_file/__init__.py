@@ -13,21 +13,21 @@ Data rules:
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import itertools
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import ClassVar, Literal
 
 from charset_normalizer import from_bytes
 
-from loader.config import get_settings
 from loader.exceptions import UnreadableSourceError
 from loader.sources import register
 from loader.sources.base import CellValue, Sheet, SourceConfig
-from loader.sources.files import read_file_bytes
+from loader.sources.files import checked_file, read_file_bytes
 
 CANDIDATE_DELIMITERS = [";", ",", "\t", "|"]
 # Longest first: the UTF-32 LE BOM starts with the UTF-16 LE one. Excel's "Unicode text" export
@@ -140,18 +140,91 @@ class CsvSource:
     def read(self, config: SourceConfig, max_rows: int | None = None) -> Iterator[Sheet]:
         assert isinstance(config, CsvConfig)
         where = str(config.path)
-        text, _ = decode(read_file_bytes(config.path, max_rows), where, config.encoding)
-        delimiter = config.delimiter or sniff_delimiter(text)
+        if max_rows is not None:  # a preview: the first lines only
+            text, _ = decode(read_file_bytes(config.path, max_rows), where, config.encoding)
+            delimiter = config.delimiter or sniff_delimiter(text)
+            rows = _rows(io.StringIO(text), delimiter, where)
+            yield Sheet.streamed(config.path.name, itertools.islice(rows, max_rows))
+            return
+        path = checked_file(config.path)
+        streaming = None
+        if path.stat().st_size > STREAM_HEAD_BYTES:
+            with path.open("rb") as fh:
+                head = fh.read(STREAM_HEAD_BYTES)
+            streaming = _streaming_encoding(path, head, where, config.encoding)
+        if streaming is None:  # small, or not UTF-8 (1C's Windows-1251...): decoded whole
+            text, _ = decode(read_file_bytes(config.path), where, config.encoding)
+            delimiter = config.delimiter or sniff_delimiter(text)
+            yield Sheet.streamed(config.path.name, _rows(io.StringIO(text), delimiter, where))
+            return
+        encoding, skip = streaming
+        delimiter = config.delimiter or sniff_delimiter(_decoded_head(head[skip:], encoding))
+        yield Sheet.streamed(
+            config.path.name, _streamed_rows(path, encoding, skip, delimiter, where)
+        )
+
+
+# A file up to this size is decoded whole; a bigger one is read as a stream (when its encoding
+# can be known without decoding it all), so a worker's memory does not grow with the list.
+STREAM_HEAD_BYTES = 1024 * 1024
+CHECK_CHUNK_BYTES = 1024 * 1024
+
+
+def _streaming_encoding(
+    path: Path, head: bytes, where: str, configured: str | None
+) -> tuple[str, int] | None:
+    """(encoding, bytes to skip) to stream a big file with, or None to decode it whole: its
+    encoding is guessed from all of its bytes (not UTF-8)."""
+    if b"\x00" in head[:65536] and not head.startswith(tuple(b for b, _ in BOMS)):
+        raise UnreadableSourceError(f"{where}: binary data (NUL bytes), not a CSV file")
+    if configured:
+        return configured, 0
+    for bom, bom_encoding in BOMS:
+        if head.startswith(bom):
+            return bom_encoding, len(bom)
+    return ("utf-8-sig", 0) if _is_utf8_file(path) else None
+
+
+def _is_utf8_file(path: Path) -> bool:
+    """Whether every byte of the file is UTF-8, read a chunk at a time."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    with path.open("rb") as fh:
         try:
-            reader = csv.reader(io.StringIO(text), delimiter=delimiter)
-            # One row over the limit is enough to know the file is over it.
-            limit = min(max_rows or get_settings().max_rows + 1, get_settings().max_rows + 1)
-            rows = [[_cell(v) for v in row] for row in itertools.islice(reader, limit)]
-        except csv.Error as err:
-            raise UnreadableSourceError(f"{where}: malformed CSV: {err}") from err
-        while rows and not any(v is not None for v in rows[-1]):
-            rows.pop()  # trailing blank lines are not rows of the list
-        yield Sheet(name=config.path.name, rows=rows)
+            while chunk := fh.read(CHECK_CHUNK_BYTES):
+                decoder.decode(chunk)
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            return False
+    return True
+
+
+def _decoded_head(head: bytes, encoding: str) -> str:
+    """The head's complete lines, for sniffing the delimiter."""
+    return head[: head.rfind(b"\n") + 1].decode(encoding, errors="replace")
+
+
+def _streamed_rows(
+    path: Path, encoding: str, skip: int, delimiter: str, where: str
+) -> Iterator[list[CellValue]]:
+    with path.open("rb") as fh:
+        fh.seek(skip)
+        # newline="\n": lines split as in the file, `\r\n` inside quotes kept (as StringIO).
+        text = io.TextIOWrapper(fh, encoding=encoding, newline="\n")
+        try:
+            yield from _rows(text, delimiter, where)
+        except UnicodeDecodeError as err:
+            raise UnreadableSourceError(f"{where}: cannot decode as {encoding}: {err}") from err
+
+
+def _rows(lines: Iterable[str], delimiter: str, where: str) -> Iterator[list[CellValue]]:
+    reader = csv.reader(lines, delimiter=delimiter)
+    try:
+        for row in reader:
+            yield [_cell(v) for v in row]
+    except csv.Error as err:
+        raise UnreadableSourceError(
+            f"{where}: malformed CSV near line {reader.line_num}: {err}"
+        ) from err
 
 
 register("csv", CsvSource(), suffixes=(".csv", ".tsv", ".txt"))

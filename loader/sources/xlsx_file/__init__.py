@@ -10,19 +10,19 @@ Data rules:
 from __future__ import annotations
 
 import datetime as dt
-import io
+import itertools
 import zipfile
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import ClassVar, Literal
 
-from python_calamine import CalamineError, CalamineWorkbook
+from python_calamine import CalamineError, CalamineSheet, CalamineWorkbook
 
-from loader.exceptions import SourceNotFoundError, UnreadableSourceError
+from loader.exceptions import EmptySourceError, SourceNotFoundError, UnreadableSourceError
 from loader.sources import register
 from loader.sources.base import CellValue, Sheet, SourceConfig
-from loader.sources.files import read_file_bytes
+from loader.sources.files import checked_file
 from loader.sources.limits import check_shape, check_sheet_count, check_xlsx_archive
 
 
@@ -59,14 +59,12 @@ class XlsxSource:
     def read(self, config: SourceConfig, max_rows: int | None = None) -> Iterator[Sheet]:
         assert isinstance(config, self.config_model)
         path: Path = config.path  # type: ignore[attr-defined]
-        data = read_file_bytes(path)
         where = str(path)
-        if not data.startswith(b"PK"):
-            raise UnreadableSourceError(f"{where}: not an {self.kind} workbook (no zip signature)")
+        resolved = _checked_workbook(path, self.kind)
         try:
-            with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            with zipfile.ZipFile(resolved) as archive:
                 check_xlsx_archive(archive, where)  # zip bombs, entity bombs: before parsing
-            wb = CalamineWorkbook.from_filelike(io.BytesIO(data))
+            wb = CalamineWorkbook.from_path(str(resolved))
         # zlib.error: a damaged compressed entry, met while checking the archive's sizes.
         except (CalamineError, zipfile.BadZipFile, zlib.error, ValueError, EOFError) as err:
             raise UnreadableSourceError(f"{where}: cannot open workbook: {err}") from err
@@ -76,14 +74,11 @@ class XlsxSource:
             try:
                 sheet = wb.get_sheet_by_name(name)
                 check_shape(sheet.total_height, sheet.total_width, f"{where}, sheet {name!r}")
-                values = sheet.to_python(skip_empty_area=False, nrows=max_rows)
                 merges = [(r0, c0, r1, c1) for (r0, c0), (r1, c1) in sheet.merged_cell_ranges or []]
             except CalamineError as err:
                 raise UnreadableSourceError(f"{where}, sheet {name!r}: {err}") from err
-            rows = [[_cell(v) for v in row] for row in values]
-            while rows and not any(v is not None for v in rows[-1]):
-                rows.pop()
-            yield Sheet(name=name, rows=rows, merges=merges)
+            rows = itertools.islice(_python_rows(sheet), max_rows)
+            yield Sheet.streamed(name, rows, merges)
 
     @staticmethod
     def _pick(names: list[str], wanted: str | int | None, where: str) -> list[str]:
@@ -95,6 +90,27 @@ class XlsxSource:
         elif wanted in names:
             return [wanted]
         raise SourceNotFoundError(f"{where}: no sheet {wanted!r}; the workbook has {names}")
+
+
+def _checked_workbook(path: Path, kind: str) -> Path:
+    resolved = checked_file(path)
+    with resolved.open("rb") as fh:
+        head = fh.read(1024)
+    if not head.strip():
+        raise EmptySourceError(f"{path}: file is empty")
+    if not head.startswith(b"PK"):
+        raise UnreadableSourceError(f"{path}: not an {kind} workbook (no zip signature)")
+    return resolved
+
+
+def _python_rows(sheet: CalamineSheet) -> Iterator[list[CellValue]]:
+    """The sheet's rows from A1, one at a time: calamine holds the sheet's cells, and only the
+    row being landed becomes Python objects (to_python made them all at once: 3 GB at 1M
+    rows). calamine starts each row at the used area's first column; the columns left of it
+    are padded back, so column letters stay those of the file."""
+    pad: list[CellValue] = [None] * (sheet.start[1] if sheet.start else 0)
+    for row in sheet.iter_rows():
+        yield pad + [_cell(v) for v in row]
 
 
 register("xlsx", XlsxSource(), suffixes=(".xlsx", ".xlsm"))
