@@ -99,6 +99,7 @@ class Landing:
     load_id: str
     row_count: int
     received_at: dt.datetime
+    streamed_read_s: float = 0.0  # reading a streamed list's rows, while landing them
 
 
 def land(task: ParseTask, sheets: list[MappedSheet], database_url: str, work_dir: Path) -> Landing:
@@ -117,8 +118,12 @@ def land(task: ParseTask, sheets: list[MappedSheet], database_url: str, work_dir
             info = pipeline.load()
         except PipelineStepFailed as err:
             raise _classify(err, task) from err
-    row_count = sum(s.row_count for s in sheets)
-    return Landing(load_id=info.loads_ids[-1], row_count=row_count, received_at=received_at)
+    return Landing(
+        load_id=info.loads_ids[-1],
+        row_count=sum(s.row_count for s in sheets),
+        received_at=received_at,
+        streamed_read_s=sum(s.streamed_s for s in sheets),
+    )
 
 
 def warm_up(work_dir: Path) -> None:

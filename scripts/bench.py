@@ -13,7 +13,8 @@ Environment:
                  printed as a regression and the command fails
 
 Stages come from the job's own stage records (loader.jobs.report_stage): `read`, `map`,
-`land` (dlt), `transform` (dbt build, row rules, supplier_items, the price-history snapshot),
+`land` (dlt; a big list's rows are read while they are landed, and that time, which the task
+reports, counts as `read`), `transform` (dbt build, row rules, supplier_items, the price-history snapshot),
 `report` (task summary); end to end is enqueue to finish. Inside `transform`, dbt's own timings
 split the node seconds into models, history (the snapshot) and validation (data tests); dbt runs
 two at a time, so these add up to more than the stage's wall time. Peak memory is sampled every 50 ms
@@ -190,6 +191,11 @@ def stages_of(job: task_queue.Job) -> dict[str, float]:
     stages: dict[str, float] = {}  # a workbook reads and maps each sheet: summed by stage
     for m, t, e in zip(marks, times, ends, strict=True):
         stages[m["name"]] = round(stages.get(m["name"], 0.0) + (e - t).total_seconds(), 3)
+    # A streamed list's rows are read while they are landed; the task says for how long.
+    streamed = sum(m.get("read_while_landing_s", 0.0) for m in marks)
+    if streamed and "land" in stages:
+        stages["read"] = round(stages.get("read", 0.0) + streamed, 3)
+        stages["land"] = round(stages["land"] - streamed, 3)
     return stages
 
 
