@@ -167,7 +167,9 @@ def run_task(task: ParseTask, database_url: str, settings: Settings) -> TaskResu
 
         run = transform(database_url, landing.load_id, task.task_id, settings)
         checkpoint("report", database_url)
-        report_stage("report", rows_landed=landing.row_count)
+        # dbt's node seconds, by kind, for make bench (dbt_models_s, dbt_history_s, ...)
+        node_s = {f"dbt_{kind}_s": seconds for kind, seconds in run.node_s.items()}
+        report_stage("report", rows_landed=landing.row_count, **node_s)
         result = _report(task, mapped, skipped, landing.load_id, database_url, started)
         store_result(database_url, result)
         log.info(
@@ -180,6 +182,7 @@ def run_task(task: ParseTask, database_url: str, settings: Settings) -> TaskResu
             ran_dbt=run.ran_dbt,
             lock_wait_s=round(run.waited_s, 3),
             dbt_s=round(run.dbt_s, 3),
+            dbt_node_s=run.node_s,
             duration_s=result.duration_s,
         )
         return result

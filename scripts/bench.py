@@ -41,7 +41,7 @@ from typing import Any
 import psycopg
 from openpyxl import Workbook
 
-from loader import migrate, runtime, transform
+from loader import migrate, runtime
 from loader import queue as task_queue
 from loader.config import PROJECT_ROOT, Settings
 from loader.db import create_database, drop_database
@@ -219,17 +219,15 @@ def copy_floor(bench: Bench, rows: int) -> float:
         return rows / (time.perf_counter() - started)
 
 
-def dbt_node_seconds(bench: Bench) -> dict[str, float]:
-    """The last dbt run's node seconds by kind, from its run_results.json."""
-    target, _ = transform.dbt_paths(bench.url, Settings())
-    results = json.loads((target / "run_results.json").read_text())["results"]
-    kinds = {"model": "models", "snapshot": "history", "test": "validation"}
-    seconds: dict[str, float] = {}
-    for result in results:
-        kind = kinds.get(result["unique_id"].split(".")[0])
-        if kind:
-            seconds[kind] = round(seconds.get(kind, 0.0) + result["execution_time"], 2)
-    return seconds
+def dbt_node_seconds(job: task_queue.Job) -> dict[str, float]:
+    """dbt's node seconds by kind (models, history, validation), as the task reported them."""
+    marks = job.get_meta(refresh=True).get("stages", [])
+    return {
+        key.removeprefix("dbt_").removesuffix("_s"): value
+        for mark in marks
+        for key, value in mark.items()
+        if key.startswith("dbt_") and key.endswith("_s")
+    }
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -280,7 +278,7 @@ def main() -> None:
                     "end_to_end_s": round(total, 2),
                     "end_to_end_items_per_s": round(result["items_accepted"] / total),
                     "peak_rss_mb": round(peak), "stages_s": stages_of(job),
-                    "dbt_node_s": dbt_node_seconds(bench),
+                    "dbt_node_s": dbt_node_seconds(job),
                 })  # fmt: skip
                 print(f"  {fmt} {size}: {total:.1f} s", file=sys.stderr, flush=True)
         bench.stop(workers)
