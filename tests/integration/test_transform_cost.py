@@ -151,3 +151,35 @@ def test_a_failed_warm_up_only_warns(
         worker.warm_up()  # returns: the worker goes on, and its tasks report the real error
     failed = [entry for entry in logs if entry["event"] == "warm_up_failed"]
     assert len(failed) == 1 and "no-such-project" in failed[0]["error"]
+
+
+def test_the_row_rule_tests_a_task_leaves_out_find_only_what_parsing_logs_holds(
+    database: tuple[str, Settings], tmp_path: Path
+) -> None:
+    """A task's build leaves the row rules' tests out: each would report exactly the rows that
+    parsing_logs already holds for its rule."""
+    url, settings = database
+    path = write_csv(
+        tmp_path / "rules.csv",
+        ["Артикул;Наименование;Цена", "A-1;Болт;100", "A-2;;12,50", "A-3;Шайба;по запросу",
+         ";Винт;5", "A-1;Болт;101"],
+    )  # fmt: skip
+    task = ParseTask.parse({
+        "task_id": "rules", "supplier": {"code": "s1", "default_currency": "RUB"},
+        "source": {"type": "csv", "path": str(path)},
+    })  # fmt: skip
+    assert run_task(task, url, settings).status == "partial_success"
+
+    result = transform.run_dbt(url, settings, ["test", "--select", "test_name:row_rule"])
+    found = {
+        r.node.test_metadata.kwargs["rule_code"]: r.failures for r in result.results if r.failures
+    }
+    with psycopg.connect(DbParams.from_url(url).conninfo()) as conn:
+        logged = dict(
+            conn.execute(
+                "select rule_code, count(*) from marts.parsing_logs where task_id = 'rules'"
+                " group by rule_code"
+            ).fetchall()
+        )
+    assert found == logged
+    assert {"missing_name", "price_unparseable", "missing_sku"} <= set(found)
