@@ -93,8 +93,11 @@ def progress(job: Job, status: JobStatus | None) -> str:
         line += f", attempt {tries}"
     stage = current_stage(meta)
     if status == JobStatus.STARTED and stage:
+        # Counts of rows; the seconds a stage also records (`..._s`) are for make bench.
         counts = ", ".join(
-            f"{k.replace('_', ' ')} {v}" for k, v in stage.items() if k not in ("name", "at")
+            f"{k.replace('_', ' ')} {v}"
+            for k, v in stage.items()
+            if k not in ("name", "at") and not k.endswith("_s")
         )
         line += f", {stage['name']}" + (f" ({counts})" if counts else "")
     return line
