@@ -53,6 +53,8 @@ def warm_up() -> None:
     try:
         landing.warm_up(settings.work_dir)
         transform.parse_project(runtime.database_url(settings), settings)
+        if not transform.build_views(runtime.database_url(settings), settings):
+            log.info("views_left_to_tasks", reason="another dbt run held the transform lock")
     except Exception as err:  # see the docstring
         log.warning("warm_up_failed", error=str(err))
 

@@ -183,3 +183,38 @@ def test_the_row_rule_tests_a_task_leaves_out_find_only_what_parsing_logs_holds(
         )
     assert found == logged
     assert {"missing_name", "price_unparseable", "missing_sku"} <= set(found)
+
+
+def _view_oid(url: str, view: str) -> int | None:
+    with psycopg.connect(DbParams.from_url(url).conninfo()) as conn:
+        row = conn.execute("select to_regclass(%s)::oid", (view,)).fetchone()
+    return None if row is None else row[0]
+
+
+def test_a_worker_builds_the_views_once_and_its_tasks_leave_them_be(
+    database: tuple[str, Settings], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url, settings = database
+    monkeypatch.setattr(transform, "_views_built", None)  # restored after the test
+    transform.parse_project(url, settings)
+    monkeypatch.setattr(transform, "_parsed", transform._parsed)
+    assert transform.build_views(url, settings)
+    view = "staging.stg_raw__loads"
+    built = _view_oid(url, view)
+    assert built is not None
+
+    # A task's build leaves the views as they are, and still runs the tests on them.
+    assert run_task(_list(tmp_path, "t1", "s1"), url, settings).status == "success"
+    assert _view_oid(url, view) == built
+    listed = transform.run_dbt(
+        url, settings, ["ls", *transform._task_build(url, settings)[2:], "--output", "name"]
+    )
+    assert "stg_raw__loads" not in listed
+    assert "not_null_stg_raw__loads_load_id" in listed and "int_price_rows__parsed" in listed
+
+    # A view dropped behind the worker's back (a migration rolled back): the next task's
+    # build creates it again.
+    with psycopg.connect(DbParams.from_url(url).conninfo(), autocommit=True) as conn:
+        conn.execute(f"drop view {view} cascade")  # and the views built on it
+    assert run_task(_list(tmp_path, "t2", "s2"), url, settings).status == "success"
+    assert _view_oid(url, view) is not None
