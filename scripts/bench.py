@@ -333,7 +333,10 @@ TOLERANCE = 1.25
 
 def compare(report: dict[str, Any], baseline: dict[str, Any]) -> list[str]:
     """What got slower than the recorded run (docs/bench-results.json): the ratio to the COPY
-    floor of each list, the small-list latency, the throughput by worker count."""
+    floor and the peak memory of each list, the small-list latency, the throughput by worker
+    count. Latency and throughput are in seconds, so they are first scaled by how much slower
+    this machine is than the recorded one, measured by the COPY floor (the same machine type
+    varies: one day's floor was 1.27M rows/s, the next day's 0.81M, docs/performance.md)."""
     found = []
     recorded = {(r["rows"], r["format"]): r for r in baseline.get("runs", [])}
     for run in report["runs"]:
@@ -343,16 +346,29 @@ def compare(report: dict[str, Any], baseline: dict[str, Any]) -> list[str]:
                 f"{run['format']} {run['rows']}: {run['ratio_to_copy_floor']}x the COPY floor,"
                 f" was {before['ratio_to_copy_floor']}x"
             )
+        if before and run["peak_rss_mb"] > before["peak_rss_mb"] * TOLERANCE:
+            found.append(
+                f"{run['format']} {run['rows']}: peak {run['peak_rss_mb']} MB,"
+                f" was {before['peak_rss_mb']} MB"
+            )
+    floor, floor_before = report["copy_floor_items_per_s"], baseline.get("copy_floor_items_per_s")
+    slower = floor_before / floor if floor and floor_before else 1.0
     latency, latency_before = (
         report["small_list_latency_s_p50"],
         baseline.get("small_list_latency_s_p50"),
     )
-    if latency_before and latency > latency_before * TOLERANCE:
-        found.append(f"100-row list {latency} s p50, was {latency_before} s")
+    if latency_before and latency > latency_before * slower * TOLERANCE:
+        found.append(
+            f"100-row list {latency} s p50, was {latency_before} s on a machine"
+            f" {slower:.2f}x as fast"
+        )
     for count, rate in report["lists_per_s"].items():
         rate_before = baseline.get("lists_per_s", {}).get(count)
-        if rate_before and rate * TOLERANCE < rate_before:
-            found.append(f"{count} worker(s): {rate} lists/s, was {rate_before}")
+        if rate_before and rate * slower * TOLERANCE < rate_before:
+            found.append(
+                f"{count} worker(s): {rate} lists/s, was {rate_before} on a machine"
+                f" {slower:.2f}x as fast"
+            )
     return found
 
 
