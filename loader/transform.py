@@ -40,7 +40,7 @@ _CONNECTION_TROUBLE = (
 # - the tests of what the migrations' constraints already enforce (keys, not null, checks of the
 #   serving tables), which would otherwise scan the whole catalogue for every list;
 # - the row rules' tests: they warn about the rows parsing_logs already logs, one row per
-#   failure, and cost a third of a small list's build (13 of 50 nodes; make bench).
+#   failure, and were 11 of a small list's 54 build nodes (docs/performance.md).
 PER_LIST_EXCLUDE = [
     "--exclude",
     "test_type:unit",
@@ -70,7 +70,7 @@ def _task_build(database_url: str, settings: Settings, *, select: str | None = N
                 exclude: tuple[str, ...] = ()) -> list[str]:  # fmt: skip
     """The arguments of a task's dbt build. When this worker has built the project's views
     (build_views), they are left out: a view changes only with the project, and re-creating
-    five of them for each list was 5 of its 37 nodes. `--indirect-selection empty` keeps the
+    five of them for each list was 5 of its 43 nodes. `--indirect-selection empty` keeps the
     views' tests in the build, which leaving a view out would otherwise drop."""
     args = list(TASK_BUILD)
     excluded = [*PER_LIST_EXCLUDE[1:], *exclude]
