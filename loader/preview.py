@@ -90,7 +90,7 @@ def sheet_decision(mapped: MappedSheet) -> dict[str, Any]:
             "lost": m.memory.lost,
         },
         "fingerprint": m.fingerprint,
-        "rows_previewed": len(mapped.rows),
+        "rows_previewed": mapped.count_rows(),
     }
 
 

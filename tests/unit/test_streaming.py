@@ -139,3 +139,13 @@ def test_memory_while_reading_a_list_does_not_grow_with_the_list(tmp_path: Path)
     # Read whole, 200,000 rows take several times the file's 28 MB as Python objects.
     assert big < small * 1.5, f"{big / 1e6:.1f} MB for 200k rows, {small / 1e6:.1f} MB for 20k"
     assert big < size / 2
+
+
+def test_a_big_list_in_an_encoding_that_does_not_exist_is_a_clear_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "big.csv"
+    write_list(path, 2_000)
+    monkeypatch.setattr(csv_file, "STREAM_HEAD_BYTES", 64 * 1024)
+    with pytest.raises(UnreadableSourceError, match=r"big\.csv: cannot decode as klingon"):
+        next(iter(get_source("csv").read(CsvConfig(path=path, encoding="klingon"))))

@@ -178,6 +178,10 @@ def _streaming_encoding(
     if b"\x00" in head[:65536] and not head.startswith(tuple(b for b, _ in BOMS)):
         raise UnreadableSourceError(f"{where}: binary data (NUL bytes), not a CSV file")
     if configured:
+        try:
+            codecs.lookup(configured)
+        except LookupError as err:
+            raise UnreadableSourceError(f"{where}: cannot decode as {configured}: {err}") from err
         return configured, 0
     for bom, bom_encoding in BOMS:
         if head.startswith(bom):
@@ -208,11 +212,11 @@ def _streamed_rows(
 ) -> Iterator[list[CellValue]]:
     with path.open("rb") as fh:
         fh.seek(skip)
-        # newline="\n": lines split as in the file, `\r\n` inside quotes kept (as StringIO).
-        text = io.TextIOWrapper(fh, encoding=encoding, newline="\n")
         try:
+            # newline="\n": lines split as in the file, `\r\n` inside quotes kept (as StringIO).
+            text = io.TextIOWrapper(fh, encoding=encoding, newline="\n")
             yield from _rows(text, delimiter, where)
-        except UnicodeDecodeError as err:
+        except (UnicodeDecodeError, LookupError) as err:  # LookupError: no such encoding
             raise UnreadableSourceError(f"{where}: cannot decode as {encoding}: {err}") from err
 
 
