@@ -149,3 +149,13 @@ def test_a_big_list_in_an_encoding_that_does_not_exist_is_a_clear_error(
     monkeypatch.setattr(csv_file, "STREAM_HEAD_BYTES", 64 * 1024)
     with pytest.raises(UnreadableSourceError, match=r"big\.csv: cannot decode as klingon"):
         next(iter(get_source("csv").read(CsvConfig(path=path, encoding="klingon"))))
+
+
+def test_a_big_list_that_is_not_in_its_configured_encoding_is_a_clear_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "big.csv"
+    write_list(path, 2_000)  # UTF-8, with Cyrillic text
+    monkeypatch.setattr(csv_file, "STREAM_HEAD_BYTES", 64 * 1024)
+    with pytest.raises(UnreadableSourceError, match=r"big\.csv: cannot decode as ascii"):
+        next(iter(get_source("csv").read(CsvConfig(path=path, encoding="ascii"))))

@@ -212,11 +212,11 @@ def _streamed_rows(
 ) -> Iterator[list[CellValue]]:
     with path.open("rb") as fh:
         fh.seek(skip)
+        # newline="\n": lines split as in the file, `\r\n` inside quotes kept (as StringIO).
+        text = io.TextIOWrapper(fh, encoding=encoding, newline="\n")
         try:
-            # newline="\n": lines split as in the file, `\r\n` inside quotes kept (as StringIO).
-            text = io.TextIOWrapper(fh, encoding=encoding, newline="\n")
             yield from _rows(text, delimiter, where)
-        except (UnicodeDecodeError, LookupError) as err:  # LookupError: no such encoding
+        except UnicodeDecodeError as err:
             raise UnreadableSourceError(f"{where}: cannot decode as {encoding}: {err}") from err
 
 
