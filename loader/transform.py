@@ -41,12 +41,7 @@ _CONNECTION_TROUBLE = (
 #   serving tables), which would otherwise scan the whole catalogue for every list;
 # - the row rules' tests: they warn about the rows parsing_logs already logs, one row per
 #   failure, and were 11 of a small list's 54 build nodes (docs/performance.md).
-PER_LIST_EXCLUDE = [
-    "--exclude",
-    "test_type:unit",
-    "tag:enforced_by_database",
-    "test_name:row_rule",
-]
+PER_LIST_EXCLUDE = ["test_type:unit", "tag:enforced_by_database", "test_name:row_rule"]
 
 
 @dataclass(frozen=True)
@@ -73,14 +68,19 @@ def _task_build(database_url: str, settings: Settings, *, select: str | None = N
     five of them for each list was 5 of its 43 nodes. `--indirect-selection empty` keeps the
     views' tests in the build, which leaving a view out would otherwise drop."""
     args = list(TASK_BUILD)
-    excluded = [*PER_LIST_EXCLUDE[1:], *exclude]
-    if _views_built == (database_url, str(settings.dbt_project_dir)):
+    excluded = [*PER_LIST_EXCLUDE, *exclude]
+    if _views_built == _project(database_url, settings):
         excluded.append(VIEWS)
         if select is None:
             args += ["--indirect-selection", "empty"]
     if select is not None:
         args += ["--select", select]
     return [*args, "--exclude", *excluded]
+
+
+def _project(database_url: str, settings: Settings) -> tuple[str, str]:
+    """What this process's parsed project and built views are for: a database and a project."""
+    return database_url, str(settings.dbt_project_dir)
 
 
 # The database and project whose views this process built (build_views), or None.
@@ -106,7 +106,7 @@ def build_views(database_url: str, settings: Settings) -> bool:
             run_dbt(database_url, settings, ["run", "--no-write-json", "--select", VIEWS])
         finally:
             conn.execute("select pg_advisory_unlock(%s)", (defaults.TRANSFORM_LOCK_KEY,))
-    _views_built = (database_url, str(settings.dbt_project_dir))
+    _views_built = _project(database_url, settings)
     return True
 
 
@@ -126,6 +126,7 @@ def transform(database_url: str, load_id: str, task_id: str, settings: Settings)
         try:
             t0 = time.monotonic()
             node_s: dict[str, float] = {}
+            _views_still_there(lock_conn, database_url, settings)
             pending = _pending_lists(lock_conn)
             if _already_transformed(lock_conn, task_id, load_id):
                 if not pending:
@@ -137,7 +138,6 @@ def transform(database_url: str, load_id: str, task_id: str, settings: Settings)
                 # runs them). The snapshot takes the oldest waiting list in the same run.
                 oldest = pending.pop(0) if pending else None
                 first = _begin_history(lock_conn, oldest) if oldest else None
-                _views_still_there(lock_conn, database_url, settings)
                 args = _task_build(
                     database_url,
                     settings,
@@ -148,7 +148,6 @@ def transform(database_url: str, load_id: str, task_id: str, settings: Settings)
             for item in pending:  # the other waiting lists: one snapshot each, in order
                 waiting = _begin_history(lock_conn, item)
                 if waiting is not None:
-                    _views_still_there(lock_conn, database_url, settings)
                     args = _task_build(database_url, settings, select="supplier_item_prices+")
                     _add_node_seconds(node_s, run_dbt(database_url, settings, args))
                 _end_history(lock_conn, item)
@@ -163,7 +162,7 @@ def _views_still_there(conn: psycopg.Connection, database_url: str, settings: Se
     """Forget that the views were built when one is gone (a migration rolled back and applied
     again): this build then creates them again."""
     global _views_built
-    if _views_built != (database_url, str(settings.dbt_project_dir)) or _parsed is None:
+    if _views_built != _project(database_url, settings) or _parsed is None:
         return
     views = [
         f"{node.schema}.{node.alias}"
@@ -270,7 +269,7 @@ def parse_project(database_url: str, settings: Settings) -> None:
     the project it parsed is the one deployed."""
     global _parsed
     manifest = run_dbt(database_url, settings, ["parse"])
-    _parsed = ((database_url, str(settings.dbt_project_dir)), manifest)
+    _parsed = (_project(database_url, settings), manifest)
 
 
 def run_dbt(
@@ -285,7 +284,7 @@ def run_dbt(
     # dbt's log file at debug level took a quarter of each node's time (make bench); an
     # operator who needs every query sets DBT_LOG_LEVEL_FILE=debug.
     os.environ.setdefault("DBT_LOG_LEVEL_FILE", "warn")
-    key = (database_url, str(settings.dbt_project_dir))
+    key = _project(database_url, settings)
     manifest = _parsed[1] if _parsed and _parsed[0] == key and target_dir is None else None
     target, logs = dbt_paths(database_url, settings)
     target = target_dir or target

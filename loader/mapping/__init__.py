@@ -212,7 +212,7 @@ def map_sheet(
     _read_enough(sheet)
     rows = sheet.rows
     label = f"{where}, sheet {sheet.name!r}" if where else f"sheet {sheet.name!r}"
-    if not any(any(v is not None for v in r) for r in rows):
+    if all(is_blank(r) for r in rows):
         raise NoDataRowsError(f"{label}: the sheet is empty")
     known = [m.headers for m in memory or [] if m.has_header]
     named = [h for h in (overrides or {}) if not h.startswith("col_")]

@@ -24,7 +24,7 @@ from statistics import median
 
 from loader.mapping.synonyms import CURRENCY_WORDS
 from loader.mapping.text import as_number, cell_text, is_ean, normalise_header
-from loader.sources.base import CellValue
+from loader.sources.base import CellValue, is_blank
 
 EVIDENCE_ROWS = 500
 _CODE = re.compile(r"^[\w./-]{2,40}$")
@@ -92,7 +92,7 @@ def _is_counter(numbers: list[float]) -> bool:
 
 
 def sample_rows(rows: list[list[CellValue]]) -> list[list[CellValue]]:
-    return [r for r in rows if any(v is not None for v in r)][:EVIDENCE_ROWS]
+    return [r for r in rows if not is_blank(r)][:EVIDENCE_ROWS]
 
 
 def evidence(rows: list[list[CellValue]], width: int) -> dict[int, ColumnEvidence]:

@@ -24,7 +24,7 @@ from loader import defaults
 from loader.mapping.matching import FIELDS, best_match, header_meaning
 from loader.mapping.synonyms import CURRENCY_WORDS, PRICE_KIND_WORDS, UNIT_WORDS
 from loader.mapping.text import as_number, cell_text, normalise_header
-from loader.sources.base import CellValue
+from loader.sources.base import CellValue, is_blank
 
 WEIGHTS = {"name": 3, "price": 3, "supplier_sku": 2}
 Merge = tuple[int, int, int, int]  # first row, first column, last row, last column (0-based)
@@ -65,7 +65,7 @@ def _looks_like_header(row: list[CellValue], below: list[list[CellValue]]) -> bo
     # One meaning: the shape must say header (text over numbers).
     if len(meanings) != 1 or len(filled) < 2:
         return False
-    data = [r for r in below if any(v is not None for v in r)][:5]
+    data = [r for r in below if not is_blank(r)][:5]
     numeric_below = {
         i for r in data for i, v in enumerate(r) if v is not None and as_number(v) is not None
     }

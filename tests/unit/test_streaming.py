@@ -40,8 +40,12 @@ def every_row(sheet: Sheet) -> list[list[object]]:
     return sheet.rows + list(sheet.rest or [])
 
 
-@pytest.fixture
-def whole(monkeypatch: pytest.MonkeyPatch) -> None:
+def stream_from_64_kb(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Files over 64 KB are streamed, so that small test files are."""
+    monkeypatch.setattr(csv_file, "STREAM_HEAD_BYTES", 64 * 1024)
+
+
+def read_whole(monkeypatch: pytest.MonkeyPatch) -> None:
     """Files of any size decoded whole, as before streaming."""
     monkeypatch.setattr(csv_file, "STREAM_HEAD_BYTES", 1 << 40)
 
@@ -51,11 +55,11 @@ def test_a_big_list_is_streamed_and_reads_as_the_whole_file(
 ) -> None:
     path = tmp_path / "big.csv"
     write_list(path, 5_000, blank_tail=3)
-    monkeypatch.setattr(csv_file, "STREAM_HEAD_BYTES", 64 * 1024)
+    stream_from_64_kb(monkeypatch)
     streamed = read(path)
     assert len(streamed.rows) == HEAD_ROWS and streamed.rest is not None
     streamed_rows = every_row(streamed)
-    monkeypatch.setattr(csv_file, "STREAM_HEAD_BYTES", 1 << 40)
+    read_whole(monkeypatch)
     whole = read(path)
     assert streamed_rows == every_row(whole)
     assert len(streamed_rows) == 2 + 5_000 + 6  # title, header, rows, inner blanks; no tail
@@ -67,10 +71,10 @@ def test_a_streamed_list_maps_and_keys_rows_as_the_whole_list(
 ) -> None:
     path = tmp_path / "big.csv"
     write_list(path, 3_000)
-    monkeypatch.setattr(csv_file, "STREAM_HEAD_BYTES", 64 * 1024)
+    stream_from_64_kb(monkeypatch)
     streamed = map_sheet(read(path))
     assert streamed.rest is not None
-    monkeypatch.setattr(csv_file, "STREAM_HEAD_BYTES", 1 << 40)
+    read_whole(monkeypatch)
     whole = map_sheet(read(path))
     assert streamed.mapping.as_dict() == whole.mapping.as_dict()
     assert list(streamed.iter_rows()) == list(whole.iter_rows())
@@ -82,7 +86,7 @@ def test_a_big_windows_1251_list_is_decoded_whole_and_reads_the_same(
 ) -> None:
     path = tmp_path / "1c.csv"
     write_list(path, 2_000, encoding="cp1251")
-    monkeypatch.setattr(csv_file, "STREAM_HEAD_BYTES", 64 * 1024)
+    stream_from_64_kb(monkeypatch)
     rows = every_row(read(path))
     assert rows[1][:3] == ["Артикул", "Наименование", "Цена, руб."]
     assert rows[-1][1] == "Кабель ВВГнг 3х4,5"  # row 1999: 1999 % 7 == 4
@@ -95,7 +99,7 @@ def test_a_bad_row_past_the_head_names_the_file_and_line(
     write_list(path, 3_000)
     with path.open("a", encoding="utf-8", newline="") as fh:
         fh.write(f"B-1;{'x' * 500};1\n")  # over csv's field limit, set low below
-    monkeypatch.setattr(csv_file, "STREAM_HEAD_BYTES", 64 * 1024)
+    stream_from_64_kb(monkeypatch)
     saved = csv.field_size_limit(400)
     try:
         sheet = read(path)
@@ -110,7 +114,7 @@ def test_rows_over_the_limit_past_the_head_stop_the_read(
 ) -> None:
     path = tmp_path / "long.csv"
     write_list(path, 3_000)
-    monkeypatch.setattr(csv_file, "STREAM_HEAD_BYTES", 64 * 1024)
+    stream_from_64_kb(monkeypatch)
     monkeypatch.setattr(get_settings(), "max_rows", 2_500)
     sheet = read(path)
     limits.check_sheet(sheet, str(path))  # the head is within the limit
@@ -146,7 +150,7 @@ def test_a_big_list_in_an_encoding_that_does_not_exist_is_a_clear_error(
 ) -> None:
     path = tmp_path / "big.csv"
     write_list(path, 2_000)
-    monkeypatch.setattr(csv_file, "STREAM_HEAD_BYTES", 64 * 1024)
+    stream_from_64_kb(monkeypatch)
     with pytest.raises(UnreadableSourceError, match=r"big\.csv: cannot decode as klingon"):
         next(iter(get_source("csv").read(CsvConfig(path=path, encoding="klingon"))))
 
@@ -156,6 +160,6 @@ def test_a_big_list_that_is_not_in_its_configured_encoding_is_a_clear_error(
 ) -> None:
     path = tmp_path / "big.csv"
     write_list(path, 2_000)  # UTF-8, with Cyrillic text
-    monkeypatch.setattr(csv_file, "STREAM_HEAD_BYTES", 64 * 1024)
+    stream_from_64_kb(monkeypatch)
     with pytest.raises(UnreadableSourceError, match=r"big\.csv: cannot decode as ascii"):
         next(iter(get_source("csv").read(CsvConfig(path=path, encoding="ascii"))))

@@ -27,7 +27,7 @@ from loader.exceptions import (
     SourceNotFoundError,
 )
 from loader.sources import register
-from loader.sources.base import CellValue, Sheet, SourceConfig
+from loader.sources.base import CellValue, Sheet, SourceConfig, is_blank
 from loader.sources.google_sheets.client import SheetsClient
 from loader.sources.google_sheets.grid import (
     Chunk,
@@ -114,7 +114,7 @@ class GoogleSheetsSource:
             grid = rows[title]
             merges = sheet.get("merges", [])
             fill_merges(grid, merges)
-            while grid and not any(v is not None for v in grid[-1]):
+            while grid and is_blank(grid[-1]):
                 grid.pop()
             yield Sheet(name=title, rows=grid, merges=[_span(m) for m in merges])
 
