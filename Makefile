@@ -18,7 +18,7 @@ $(UV):
 	$(TOOLS)/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
 
 $(VENV)/.installed: pyproject.toml uv.lock | $(UV)
-	$(UV) sync --frozen --all-groups --quiet
+	$(UV) sync --frozen --all-groups --quiet --compile-bytecode
 	touch $@
 
 install: $(VENV)/.installed

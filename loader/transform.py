@@ -270,6 +270,17 @@ def parse_project(database_url: str, settings: Settings) -> None:
     global _parsed
     manifest = run_dbt(database_url, settings, ["parse"])
     _parsed = (_project(database_url, settings), manifest)
+    _compile_macros(manifest)
+
+
+def _compile_macros(manifest: Any) -> None:
+    """Compile every macro's Jinja template once, here: dbt-common caches them for the life of
+    the process (keyed by the macro's text), but each forked task otherwise compiled again the
+    ones its build called, a seventh of its dbt time. 498 macros take about 0.8 s."""
+    from dbt_common.clients.jinja import template_cache
+
+    for macro in manifest.macros.values():
+        template_cache.get_node_template(macro)
 
 
 def run_dbt(

@@ -42,7 +42,9 @@ def warm_up() -> None:
     3.6 s end to end cold, see docs/performance.md for warm. A failed warm-up only costs time:
     the tasks then do it themselves, and report any real error."""
     import dbt.cli.main  # noqa: F401
-    import dlt  # noqa: F401
+    import dbt.task.build  # noqa: F401  (with its test, snapshot and seed tasks: dbt imports
+    import dlt  # noqa: F401                them only when a build runs, in every forked task)
+    import dlt.destinations.impl.postgres.postgres  # noqa: F401
 
     import loader.jobs  # noqa: F401
     from loader import landing, runtime, transform

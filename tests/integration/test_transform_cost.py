@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
 import structlog
+from dbt_common.clients import jinja
 
 from loader import config, landing, migrate, transform, worker
 from loader.config import Settings
@@ -191,11 +193,12 @@ def _view_oid(url: str, view: str) -> int | None:
     return None if row is None else row[0]
 
 
-def test_a_worker_builds_the_views_once_and_its_tasks_leave_them_be(
+def test_a_worker_builds_the_views_and_compiles_the_macros_once_for_its_tasks(
     database: tuple[str, Settings], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     url, settings = database
     monkeypatch.setattr(transform, "_views_built", None)  # restored after the test
+    jinja.template_cache.clear()  # as in a new worker
     transform.parse_project(url, settings)
     monkeypatch.setattr(transform, "_parsed", transform._parsed)
     assert transform.build_views(url, settings)
@@ -203,8 +206,19 @@ def test_a_worker_builds_the_views_once_and_its_tasks_leave_them_be(
     built = _view_oid(url, view)
     assert built is not None
 
+    # A task's build compiles no macro: the warm-up compiled every one its build calls.
+    compiled: list[str] = []
+    compile_template = jinja.get_template
+
+    def counting(string: str, ctx: dict[str, Any], node: Any = None, **kwargs: Any) -> Any:
+        if getattr(node, "resource_type", None) == "macro":
+            compiled.append(node.name)
+        return compile_template(string, ctx, node, **kwargs)
+
+    monkeypatch.setattr(jinja, "get_template", counting)
     # A task's build leaves the views as they are, and still runs the tests on them.
     assert run_task(_list(tmp_path, "t1", "s1"), url, settings).status == "success"
+    assert compiled == []
     assert _view_oid(url, view) == built
     listed = transform.run_dbt(
         url, settings, ["ls", *transform._task_build(url, settings)[2:], "--output", "name"]
