@@ -40,8 +40,8 @@ os.environ.setdefault("NORMALIZE__PARQUET_NORMALIZER__ADD_DLT_ID", "true")
 
 # Arrow's own allocator in the pyarrow wheels (mimalloc) kept the memory of the batches dlt
 # rewrites: a 1M-row list peaked at 594 MB while landing, and the peak grew with the list. With
-# the system allocator it stays at about 470 MB (docs/performance.md). Read when pyarrow first
-# allocates, so it is set here, before any landing.
+# the system allocator the same task peaked at 404 MB (docs/performance.md). Read when pyarrow
+# first allocates, so it is set here, before any landing.
 os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", "system")
 
 

@@ -39,9 +39,8 @@ class LoaderWorker(Worker):
 def warm_up() -> None:
     """Do once, in the worker, what every forked task would otherwise do again: import the
     heavy libraries, run dlt once without loading, parse the dbt project and compile its
-    macros. A 100-row list:
-    3.6 s end to end cold, see docs/performance.md for warm. A failed warm-up only costs time:
-    the tasks then do it themselves, and report any real error."""
+    macros. A 100-row list: 3.6 s end to end cold, see docs/performance.md for warm. A failed
+    warm-up only costs time: the tasks then do it themselves, and report any real error."""
     # dbt imports its build, test and snapshot tasks, and dlt its postgres destination, only
     # when they run: in every forked task, unless imported here.
     import dbt.cli.main  # noqa: F401
