@@ -59,11 +59,8 @@ def test_the_bench_writes_its_xlsx_list_as_the_same_list_as_its_csv(tmp_path: Pa
     for the 1M-row list). The project's own reader must find the same list in both files."""
     csv_path = bench.make_csv(tmp_path / "list.csv", 300)
     xlsx_path = bench.make_xlsx(tmp_path / "list.xlsx", 300)
-    sheets = [
-        map_sheet(next(iter(get_source("csv").read(CsvConfig(path=csv_path))))),
-        map_sheet(next(iter(get_source("xlsx").read(XlsxConfig(path=xlsx_path))))),
-    ]
-    csv_list, xlsx_list = sheets
+    csv_list = map_sheet(next(iter(get_source("csv").read(CsvConfig(path=csv_path)))))
+    xlsx_list = map_sheet(next(iter(get_source("xlsx").read(XlsxConfig(path=xlsx_path)))))
     assert xlsx_list.mapping.header_row == csv_list.mapping.header_row == 3
     assert xlsx_list.mapping.as_dict()["columns"] == csv_list.mapping.as_dict()["columns"]
 
