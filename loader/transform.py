@@ -2,9 +2,10 @@
 
 A PostgreSQL advisory lock serialises `dbt build` and `dbt snapshot` across every worker of a
 database (snapshots and incremental merges are not safe under concurrency). The run processes
-every complete landing waiting at that moment, then snapshots each waiting list into
-price_history, one at a time in submission order; when a task gets the lock and finds that an
-earlier run already processed its landing and its history, it skips dbt altogether.
+every complete landing waiting at that moment, then snapshots the waiting lists into
+price_history in submission order, the oldest waiting list of every supplier in one run (a
+"wave"); when a task gets the lock and finds that an earlier run already processed its landing
+and its history, it skips dbt altogether.
 """
 
 from __future__ import annotations
@@ -128,29 +129,27 @@ def transform(database_url: str, load_id: str, task_id: str, settings: Settings)
             node_s: dict[str, float] = {}
             _views_still_there(lock_conn, database_url, settings)
             pending = _pending_lists(lock_conn)
+            waves = _history_waves(pending)
             if _already_transformed(lock_conn, task_id, load_id):
-                if not pending:
+                if not waves:
                     log.info("transform_skipped", reason="landing processed by an earlier dbt run")
                     return TransformRun(ran_dbt=False, waited_s=waited, dbt_s=0.0)
             else:
                 checkpoint("transform", database_url)
-                # Every waiting landing in one run. Unit tests check the SQL, not the data (CI
-                # runs them). The snapshot takes the oldest waiting list in the same run.
-                oldest = pending.pop(0) if pending else None
-                first = _begin_history(lock_conn, oldest) if oldest else None
+                # Every waiting landing in one run; the snapshot takes the first wave of waiting
+                # lists in the same run.
+                first = waves.pop(0) if waves else []
+                begun = _begin_history(lock_conn, first)
                 args = _task_build(
-                    database_url,
-                    settings,
-                    exclude=() if first is not None else ("supplier_item_prices+",),
+                    database_url, settings, exclude=() if begun else ("supplier_item_prices+",)
                 )
                 _add_node_seconds(node_s, run_dbt(database_url, settings, args))
-                _end_history(lock_conn, oldest)
-            for item in pending:  # the other waiting lists: one snapshot each, in order
-                waiting = _begin_history(lock_conn, item)
-                if waiting is not None:
+                _end_history(lock_conn, first)
+            for wave in waves:  # the lists still waiting: one snapshot per wave, in order
+                if _begin_history(lock_conn, wave):
                     args = _task_build(database_url, settings, select="supplier_item_prices+")
                     _add_node_seconds(node_s, run_dbt(database_url, settings, args))
-                _end_history(lock_conn, item)
+                _end_history(lock_conn, wave)
             return TransformRun(
                 ran_dbt=True, waited_s=waited, dbt_s=time.monotonic() - t0, node_s=node_s
             )
@@ -200,9 +199,31 @@ def _pending_lists(conn: psycopg.Connection) -> list[PendingList]:
     return [PendingList(*row) for row in rows]
 
 
-def _begin_history(conn: psycopg.Connection, item: PendingList) -> PendingList | None:
-    """Record the list as entering the history: the snapshot reads the lists recorded so far,
-    and takes its time from the one in progress. None when it is superseded, and so skipped:
+def _history_waves(pending: list[PendingList]) -> list[list[PendingList]]:
+    """The waiting lists in the order they enter the history: a supplier's lists one wave each,
+    in submission order, and the lists of different suppliers together. A wave is one snapshot
+    run: each of its rows is stamped with its own supplier's list time, so under load the lists
+    of many suppliers share a run (they used to take one run each: make bench)."""
+    waves: list[list[PendingList]] = []
+    seen: dict[str, int] = {}
+    for item in pending:  # oldest submission first
+        nth = seen.get(item.supplier_code, 0)
+        seen[item.supplier_code] = nth + 1
+        if nth == len(waves):
+            waves.append([])
+        waves[nth].append(item)
+    return waves
+
+
+def _begin_history(conn: psycopg.Connection, wave: list[PendingList]) -> list[PendingList]:
+    """Record a wave's lists as entering the history (the snapshot reads the lists recorded so
+    far, and stamps each supplier's rows with its list in progress); the ones it will snapshot,
+    those not superseded."""
+    return [item for item in wave if _begin_list(conn, item)]
+
+
+def _begin_list(conn: psycopg.Connection, item: PendingList) -> bool:
+    """Record one list as entering the history. False when it is superseded, and so skipped:
     SCD2 rows are never inserted into the past. A list is superseded by a list of its supplier
     submitted after it that is already in the history (a slow worker), or that landed no later
     than it (a retried task landing again): periods then always begin in submission order and
@@ -230,14 +251,14 @@ def _begin_history(conn: psycopg.Connection, item: PendingList) -> PendingList |
         " values (%s, %s, %s, %s, %s) on conflict (load_id) do nothing",
         (item.load_id, item.supplier_code, item.submitted_at, item.received_at, superseded),
     )
-    return None if superseded else item
+    return not superseded
 
 
-def _end_history(conn: psycopg.Connection, item: PendingList | None) -> None:
-    if item is not None:
+def _end_history(conn: psycopg.Connection, wave: list[PendingList]) -> None:
+    if wave:
         conn.execute(
-            "update raw.history_loads set snapshotted_at = now() where load_id = %s",
-            (item.load_id,),
+            "update raw.history_loads set snapshotted_at = now() where load_id = any(%s)",
+            ([item.load_id for item in wave],),
         )
 
 

@@ -18,11 +18,15 @@
     ))
 {%- endmacro %}
 
-{#- dbt's staging query of a snapshot, with its current history rows limited to the same scope
-    as the snapshot's own query when the snapshot asks for it (`meta: {scoped_by_supplier:
-    true}`): a row outside the scope is neither compared nor taken for deleted. dbt has no
-    setting for this, so the filter goes into its CTE `snapshotted_data`; a dbt whose staging
-    query does not have that CTE stops the run instead of snapshotting the wrong rows. -#}
+{#- dbt's snapshot staging query, scoped to the suppliers in progress when the snapshot asks for
+    it (`meta: {scoped_by_supplier: true}`):
+    - its current history rows (CTE `snapshotted_data`) are limited to in_snapshot_scope, so a
+      row outside the scope is neither compared nor taken for deleted;
+    - its deletion records are stamped with their supplier's list time (supplier_snapshot_time)
+      instead of dbt's one time for the run (`snapshot_get_time`); inserts and updates take the
+      query's own per-row time through the `updated_at` config.
+    dbt has no setting for either. A dbt whose staging query no longer has what is rewritten
+    stops the run instead of snapshotting the wrong rows or times. -#}
 {% macro postgres__snapshot_staging_table(strategy, source_sql, target_relation) -%}
     {%- set staging = default__snapshot_staging_table(strategy, source_sql, target_relation) -%}
     {%- if not (config.get('meta') or {}).get('scoped_by_supplier') -%}
@@ -38,5 +42,18 @@
             "supplier_item_prices: dbt's snapshot staging query has no snapshotted_data CTE"
             ~ " to scope; see macros/snapshot_scope.sql") }}
     {%- endif -%}
-    {{ return(scoped[0]) }}
+    {#- After `deletes as (`, dbt's run time appears only in the deletion CTEs, which read
+        `snapshotted_data` (the source query, with its own times, comes before). -#}
+    {%- set run_time = snapshot_get_time() | trim -%}
+    {%- set at = scoped[0].find('deletes as (') -%}
+    {%- if strategy.hard_deletes not in ('invalidate', 'new_record') -%}
+        {{ return(scoped[0]) }}
+    {%- endif -%}
+    {%- if at < 0 or run_time not in scoped[0][at:] -%}
+        {{ exceptions.raise_compiler_error(
+            "supplier_item_prices: dbt's snapshot staging query has no deletion records stamped"
+            ~ " with the run's time to re-stamp; see macros/snapshot_scope.sql") }}
+    {%- endif -%}
+    {{ return(scoped[0][:at] ~ scoped[0][at:].replace(
+        run_time, supplier_snapshot_time('snapshotted_data.supplier_code'))) }}
 {%- endmacro %}

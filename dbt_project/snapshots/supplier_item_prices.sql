@@ -6,23 +6,25 @@
         unique_key=['supplier_code', 'supplier_sku'],
         strategy='check',
         check_cols=['price', 'currency'],
+        updated_at='observed_at',
         hard_deletes='new_record',
         meta={'scoped_by_supplier': true},
         pre_hook="set local enable_seqscan = off",
     )
 }}
 
--- The price of every item in its supplier's latest list. Run by the loader once per list, oldest
--- submission first: only the lists recorded in raw.history_loads so far count, and dbt's
--- snapshot time is when the list in progress was received (see the snapshot_get_time macro).
--- So each list's prices enter the history in order, a price that did not change adds no row,
--- and an item missing from its supplier's newer list gets a record with dbt_is_deleted = 'True'
--- (unavailable) until it comes back. With raw.history_loads empty (a first `dbt build` by hand,
--- CI) it snapshots every supplier's latest list, now.
+-- The price of every item in its supplier's latest list. The loader snapshots the waiting lists
+-- in submission order, the oldest waiting list of every supplier in one run: only the lists
+-- recorded in raw.history_loads so far count, and each row is stamped with the time its
+-- supplier's list in progress was received (observed_at, the `updated_at` of the check strategy;
+-- see the supplier_snapshot_time macro). So each list's prices enter the history in order, a
+-- price that did not change adds no row, and an item missing from its supplier's newer list gets
+-- a record with dbt_is_deleted = 'True' (unavailable) until it comes back. With raw.history_loads
+-- empty (a first `dbt build` by hand, CI) it snapshots every supplier's latest list, now.
 -- A run reads and compares only the suppliers with a list in progress (in_snapshot_scope, on
--- this query and on dbt's comparison with the current history): its cost is the list's
--- supplier's items, not the whole catalogue. The planner cannot know how few suppliers that is
--- and reads whole tables; index scans it is, for the snapshot's own transaction (make bench).
+-- this query and on dbt's comparison with the current history): its cost is those suppliers'
+-- items, not the whole catalogue. The planner cannot know how few suppliers that is and reads
+-- whole tables; index scans it is, for the snapshot's own transaction (make bench).
 -- The table is created by the migrations (0004) with a foreign key to supplier_items: deleting
 -- a supplier's items deletes their history. Only items in the catalogue are snapshotted, so a
 -- deleted supplier's history does not come back from the lists it sent before.
@@ -57,7 +59,10 @@ lists as (
 
 latest_lists as (
 
-    select distinct on (supplier_code) supplier_code, load_id
+    select distinct on (supplier_code)
+        supplier_code,
+        load_id,
+        {{ supplier_snapshot_time('lists.supplier_code') }} as observed_at
     from lists
     where {{ in_snapshot_scope('lists.supplier_code') }}
     order by supplier_code, submitted_at desc, load_id desc
@@ -90,8 +95,11 @@ select
     parsed_rows.currency,
     parsed_rows.item_name,
     parsed_rows.task_id,
-    parsed_rows.load_id
+    parsed_rows.load_id,
+    latest_lists.observed_at
 from parsed_rows
+inner join latest_lists
+    on parsed_rows.load_id = latest_lists.load_id
 inner join catalogue
     on parsed_rows.supplier_code = catalogue.supplier_code
     and parsed_rows.supplier_sku = catalogue.supplier_sku

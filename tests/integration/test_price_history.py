@@ -215,3 +215,51 @@ def test_a_list_changes_only_its_own_suppliers_history(
 
     run_dbt(url, settings, ["build", "--select", "supplier_item_prices+"])
     assert (_history(url), _history(url, "beta")) == (acme, beta)
+
+
+def test_waiting_lists_of_several_suppliers_share_a_snapshot_each_stamped_with_its_own_time(
+    db: tuple[str, Settings], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Under load many lists wait for the transform. One snapshot run takes the oldest waiting
+    list of every supplier; a supplier's next list waits for the next run, so its periods stay
+    in order. Every period, a deletion record too, begins when its own list was received."""
+    url, settings = db
+    run_task(
+        _task("w-a1", _list(tmp_path, "a1.csv", ["A-1;Болт;10", "A-2;Гайка;5"])), url, settings
+    )
+    run_task(_task("w-b1", _list(tmp_path, "b1.csv", ["B-1;Шуруп;7"]), "beta"), url, settings)
+
+    waiting = [  # landed while another worker held the transform lock
+        _task("w-a2", _list(tmp_path, "a2.csv", ["A-1;Болт;11"])),  # A-2 gone
+        _task("w-b2", _list(tmp_path, "b2.csv", ["B-1;Шуруп;8"]), "beta"),
+        _task("w-a3", _list(tmp_path, "a3.csv", ["A-1;Болт;12", "A-2;Гайка;5"])),
+    ]
+    landings = {}
+    for task in waiting:
+        sheets = [map_sheet(s) for s in get_source("csv").read(task.source)]
+        landings[task.task_id] = land(task, sheets, url, settings.work_dir)
+    invocations: list[list[str]] = []
+
+    def counted(database_url: str, settings: Settings, args: list[str], **kw: Any) -> Any:
+        invocations.append(args)
+        return run_dbt(database_url, settings, args, **kw)
+
+    monkeypatch.setattr("loader.transform.run_dbt", counted)
+    transform(url, landings["w-a3"].load_id, "w-a3", settings)
+
+    # the build with the first wave (acme's and beta's second lists), then acme's third list
+    assert len(invocations) == 2
+    a1, b1 = _received(url, "w-a1"), _received(url, "w-b1")
+    a2, b2, a3 = (landings[t].received_at for t in ("w-a2", "w-b2", "w-a3"))
+    assert _history(url) == [
+        ("A-1", Decimal("10"), True, a1, a2),
+        ("A-1", Decimal("11"), True, a2, a3),
+        ("A-1", Decimal("12"), True, a3, None),
+        ("A-2", Decimal("5"), True, a1, a2),
+        ("A-2", Decimal("5"), False, a2, a3),  # missing from a2: unavailable until a3
+        ("A-2", Decimal("5"), True, a3, None),
+    ]
+    assert _history(url, "beta") == [
+        ("B-1", Decimal("7"), True, b1, b2),
+        ("B-1", Decimal("8"), True, b2, None),
+    ]
