@@ -17,12 +17,12 @@ from psycopg.types.json import Jsonb
 from rq import get_current_job
 from rq.job import Job
 
-from loader import defaults, runtime
+from loader import defaults, handover, runtime
 from loader.config import Settings, get_settings
 from loader.db import connect
 from loader.exceptions import LoaderError, NoDataRowsError, TransformError
 from loader.faults import checkpoint
-from loader.landing import land
+from loader.landing import Landing, land
 from loader.logs import get_logger
 from loader.mapping import REQUIRED_FIELDS, MappedSheet, map_sheet, memory
 from loader.mapping.memory import RememberedMapping
@@ -37,7 +37,8 @@ def process_task(message: dict[str, object]) -> dict[str, object]:
     record_attempt()
     task = ParseTask.parse(message)
     settings = get_settings()
-    return run_task(task, runtime.database_url(settings), settings).model_dump(mode="json")
+    database_url = runtime.database_url(settings)
+    return run_task(task, database_url, settings, hand_over=True).model_dump(mode="json")
 
 
 def record_attempt() -> None:
@@ -134,7 +135,13 @@ def load_supplier_mapping(
         return memory.load(conn, supplier_code), memory.load_overrides(conn, supplier_code)
 
 
-def run_task(task: ParseTask, database_url: str, settings: Settings) -> TaskResult:
+def run_task(
+    task: ParseTask, database_url: str, settings: Settings, *, hand_over: bool = False
+) -> TaskResult:
+    """Run one task. With hand_over (the queue's tasks), a task that finds another worker's dbt
+    run in progress hands its landing over and ends: that worker transforms it with every
+    other waiting landing, and writes its final result (status `transforming` until then).
+    Two workers otherwise took turns at dbt, one list per run (docs/performance.md)."""
     started = time.monotonic()
     structlog.contextvars.bind_contextvars(
         task_id=task.task_id, supplier=task.supplier.code, source=task.source.describe()
@@ -165,7 +172,13 @@ def run_task(task: ParseTask, database_url: str, settings: Settings) -> TaskResu
                 memory.remember(conn, task.task_id, task.supplier.code, sheet.mapping)
         from loader.transform import transform  # dbt import is heavy; only when needed
 
-        run = transform(database_url, landing.load_id, task.task_id, settings)
+        if hand_over:  # stored first: whoever holds the lock now sees it when done (handover)
+            store_result(database_url, _transforming(task, mapped, skipped, landing, started))
+        run = transform(database_url, landing.load_id, task.task_id, settings, wait=not hand_over)
+        if run.handed_over:
+            checkpoint("report", database_url)
+            log.info("task_handed_over", rows_landed=landing.row_count, load_id=landing.load_id)
+            return _transforming(task, mapped, skipped, landing, started)
         checkpoint("report", database_url)
         # dbt's node seconds, by kind, for make bench (dbt_models_s, dbt_history_s, ...)
         node_s = {f"dbt_{kind}_s": seconds for kind, seconds in run.node_s.items()}
@@ -185,6 +198,7 @@ def run_task(task: ParseTask, database_url: str, settings: Settings) -> TaskResu
             dbt_node_s=run.node_s,
             duration_s=result.duration_s,
         )
+        handover.complete(database_url, settings)
         return result
     except LoaderError as err:
         log.error("task_failed", error_code=err.code, retriable=err.retriable, error=str(err))
@@ -288,32 +302,78 @@ def _report(
     database_url: str,
     started: float,
 ) -> TaskResult:
+    landed = TaskResult(
+        task_id=task.task_id,
+        supplier_code=task.supplier.code,
+        source=task.source.describe(),
+        status="transforming",
+        rows_landed=0,
+        items_accepted=0,
+        rows_rejected=0,
+        rows_skipped=0,
+        rejected_by_rule={},
+        sheets=_sheet_reports(mapped),
+        skipped_sheets=skipped,
+        duration_s=round(time.monotonic() - started, 3),
+        load_id=load_id,
+    )
     with connect(database_url, role=defaults.TRANSFORM_ROLE) as conn:
-        summary = conn.execute(
-            "select rows_landed, items_accepted, rows_rejected, rows_skipped, rows_warned"
-            " from marts.task_summaries where task_id = %s and load_id = %s",
-            (task.task_id, load_id),
-        ).fetchone()
-        if summary is None:
-            raise TransformError(f"task {task.task_id}: dbt ran but produced no task summary")
-        reasons = top_reasons(conn, task.task_id, load_id)
+        result = transformed_result(conn, landed)
+    if result is None:
+        raise TransformError(f"task {task.task_id}: dbt ran but produced no task summary")
+    return result.model_copy(update={"duration_s": round(time.monotonic() - started, 3)})
+
+
+def transformed_result(conn: Any, landed: TaskResult) -> TaskResult | None:
+    """The final result of a task whose landing dbt has transformed, from its summary and the
+    rules its rows broke; None while the landing has no summary yet."""
+    summary = conn.execute(
+        "select rows_landed, items_accepted, rows_rejected, rows_skipped, rows_warned"
+        " from marts.task_summaries where task_id = %s and load_id = %s",
+        (landed.task_id, landed.load_id),
+    ).fetchone()
+    if summary is None:
+        return None
+    reasons = top_reasons(conn, landed.task_id, landed.load_id)
     rows_landed, accepted, rejected, skipped_rows, warned = summary
+    return landed.model_copy(
+        update={
+            "status": TaskResult.status_for(accepted, rejected, len(landed.skipped_sheets)),
+            "rows_landed": rows_landed,
+            "items_accepted": accepted,
+            "rows_rejected": rejected,
+            "rows_skipped": skipped_rows,
+            "rows_warned": warned,
+            "rejected_by_rule": {r.rule_code: r.rows for r in reasons if r.severity == "error"},
+            "warned_by_rule": {r.rule_code: r.rows for r in reasons if r.severity == "warn"},
+            "top_reasons": reasons[:TOP_REASONS],
+        }
+    )
+
+
+def _transforming(
+    task: ParseTask,
+    mapped: list[MappedSheet],
+    skipped: dict[str, str],
+    landing: Landing,
+    started: float,
+) -> TaskResult:
+    """A landed task's result while its rows wait for a dbt run (status `transforming`)."""
     return TaskResult(
         task_id=task.task_id,
         supplier_code=task.supplier.code,
         source=task.source.describe(),
-        status=TaskResult.status_for(accepted, rejected, len(skipped)),
-        rows_landed=rows_landed,
-        items_accepted=accepted,
-        rows_rejected=rejected,
-        rows_skipped=skipped_rows,
-        rows_warned=warned,
-        rejected_by_rule={r.rule_code: r.rows for r in reasons if r.severity == "error"},
-        warned_by_rule={r.rule_code: r.rows for r in reasons if r.severity == "warn"},
-        top_reasons=reasons[:TOP_REASONS],
+        status="transforming",
+        rows_landed=landing.row_count,
+        items_accepted=0,
+        rows_rejected=0,
+        rows_skipped=0,
+        rejected_by_rule={},
         sheets=_sheet_reports(mapped),
         skipped_sheets=skipped,
         duration_s=round(time.monotonic() - started, 3),
+        message="landed; another worker's dbt run is transforming it with the other waiting lists",
+        load_id=landing.load_id,
     )
 
 

@@ -108,23 +108,49 @@ def wait(
     timeout_s: float,
     poll_s: float = 0.1,
     on_progress: Callable[[str], None] | None = None,
+    database_url: str | None = None,
 ) -> dict[str, Any]:
-    """Block until the job finishes; return its result or raise TaskFailed. on_progress gets
-    a line whenever the task's state or stage changes."""
+    """Block until the task has its final result; return it or raise TaskFailed. A task that
+    handed its landing over to another worker's dbt run (status `transforming`, see
+    loader.handover) finishes on the queue first; its final result is then read from the
+    database (`database_url`, by default the configured one). on_progress gets a line whenever
+    the task's state or stage changes."""
     deadline = time.monotonic() + timeout_s
     shown = ""
     while True:
         status = job.get_status(refresh=True)
-        if on_progress is not None and (line := progress(job, status)) != shown:
+        line = progress(job, status)
+        result, done = None, status == JobStatus.FINISHED
+        if done:
+            result = cast(dict[str, Any], job.return_value(refresh=True))
+            if isinstance(result, dict) and result.get("status") == "transforming":
+                line = f"{job.id}: landed, transforming in another worker's dbt run"
+                result = _final_result(job.id, database_url)
+                done = result is not None
+        if on_progress is not None and line != shown:
             on_progress(line)
             shown = line
-        if status == JobStatus.FINISHED:
-            return cast(dict[str, Any], job.return_value(refresh=True))
+        if done:
+            return result  # type: ignore[return-value]
         if status in (JobStatus.FAILED, JobStatus.STOPPED, JobStatus.CANCELED):
             raise TaskFailed(job, last_error(job))
         if time.monotonic() > deadline:
-            raise TimeoutError(f"task {job.id} still {status} after {timeout_s:.0f} s")
+            state = "transforming" if status == JobStatus.FINISHED else status
+            raise TimeoutError(f"task {job.id} still {state} after {timeout_s:.0f} s")
         time.sleep(poll_s)
+
+
+def _final_result(task_id: str, database_url: str | None) -> dict[str, Any] | None:
+    from loader import runtime
+    from loader.db import connect
+
+    url = database_url or runtime.database_url(get_settings())
+    with connect(url, role=defaults.LOADER_ROLE) as conn:
+        row = conn.execute(
+            "select result from raw.task_results where task_id = %s and status <> 'transforming'",
+            (task_id,),
+        ).fetchone()
+    return cast(dict[str, Any], row[0]) if row else None
 
 
 def last_error(job: Job) -> str:

@@ -6,7 +6,10 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-TaskStatus = Literal["success", "partial_success", "failed", "needs_review"]
+# `transforming`: the task landed its rows and handed them to the dbt run another worker was in
+# (loader.jobs); that worker replaces it with the final status in raw.task_results.
+TaskStatus = Literal["success", "partial_success", "failed", "needs_review", "transforming"]
+FINAL_STATUSES = ("success", "partial_success", "failed", "needs_review")
 
 
 class SheetReport(BaseModel):
@@ -29,7 +32,8 @@ class Reason(BaseModel):
 
 class TaskResult(BaseModel):
     """What a finished task reports. Every landed row is counted once:
-    rows_landed = items_accepted + rows_rejected + rows_skipped."""
+    rows_landed = items_accepted + rows_rejected + rows_skipped (a `transforming` result has
+    counted the landed rows only, so far)."""
 
     task_id: str
     supplier_code: str
@@ -48,7 +52,10 @@ class TaskResult(BaseModel):
     sheets: list[SheetReport]
     skipped_sheets: dict[str, str]
     duration_s: float
-    message: str | None = Field(default=None, description="For needs_review: what to decide")
+    message: str | None = Field(
+        default=None, description="For needs_review: what to decide; else a note, if any"
+    )
+    load_id: str | None = Field(default=None, description="The landing the counts are about")
 
     @staticmethod
     def status_for(items_accepted: int, rows_rejected: int, skipped_sheets: int) -> TaskStatus:

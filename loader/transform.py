@@ -52,6 +52,8 @@ class TransformRun:
     dbt_s: float
     # dbt's own node seconds by kind: models, history (the snapshot), validation (data tests)
     node_s: dict[str, float] = field(default_factory=dict)
+    # wait=False and another process held the lock: it takes the landing (loader.jobs)
+    handed_over: bool = False
 
 
 NODE_KINDS = {"model": "models", "snapshot": "history", "test": "validation"}
@@ -118,11 +120,24 @@ def _add_node_seconds(total: dict[str, float], result: Any) -> None:
             total[kind] = round(total.get(kind, 0.0) + node_result.execution_time, 3)
 
 
-def transform(database_url: str, load_id: str, task_id: str, settings: Settings) -> TransformRun:
+def transform(
+    database_url: str,
+    load_id: str | None,
+    task_id: str | None,
+    settings: Settings,
+    *,
+    wait: bool = True,
+) -> TransformRun:
+    """Transform every complete landing that is waiting (the task's own, load_id, among them),
+    then snapshot the waiting lists. With wait=False, when another process holds the lock,
+    return at once (handed_over): a task hands its landing to that process (loader.jobs)."""
     log = get_logger()
     started = time.monotonic()
     with db.connect(database_url, autocommit=True, role=defaults.TRANSFORM_ROLE) as lock_conn:
-        lock_conn.execute("select pg_advisory_lock(%s)", (defaults.TRANSFORM_LOCK_KEY,))
+        if wait:
+            lock_conn.execute("select pg_advisory_lock(%s)", (defaults.TRANSFORM_LOCK_KEY,))
+        elif not _try_lock(lock_conn):
+            return TransformRun(ran_dbt=False, waited_s=0.0, dbt_s=0.0, handed_over=True)
         waited = time.monotonic() - started
         try:
             t0 = time.monotonic()
@@ -130,12 +145,14 @@ def transform(database_url: str, load_id: str, task_id: str, settings: Settings)
             _views_still_there(lock_conn, database_url, settings)
             pending = _pending_lists(lock_conn)
             waves = _history_waves(pending)
-            if _already_transformed(lock_conn, task_id, load_id):
+            own_done = load_id is None or _already_transformed(lock_conn, task_id, load_id)
+            if own_done and not _unparsed(lock_conn, pending):
                 if not waves:
                     log.info("transform_skipped", reason="landing processed by an earlier dbt run")
                     return TransformRun(ran_dbt=False, waited_s=waited, dbt_s=0.0)
             else:
-                checkpoint("transform", database_url)
+                if load_id is not None:  # a task's own run (the fault tests' transform stage)
+                    checkpoint("transform", database_url)
                 # Every waiting landing in one run; the snapshot takes the first wave of waiting
                 # lists in the same run.
                 first = waves.pop(0) if waves else []
@@ -155,6 +172,11 @@ def transform(database_url: str, load_id: str, task_id: str, settings: Settings)
             )
         finally:
             lock_conn.execute("select pg_advisory_unlock(%s)", (defaults.TRANSFORM_LOCK_KEY,))
+
+
+def _try_lock(conn: psycopg.Connection) -> bool:
+    row = conn.execute("select pg_try_advisory_lock(%s)", (defaults.TRANSFORM_LOCK_KEY,)).fetchone()
+    return bool(row and row[0])
 
 
 def _views_still_there(conn: psycopg.Connection, database_url: str, settings: Settings) -> None:
@@ -262,14 +284,34 @@ def _end_history(conn: psycopg.Connection, wave: list[PendingList]) -> None:
         )
 
 
-def _already_transformed(conn: psycopg.Connection, task_id: str, load_id: str) -> bool:
-    exists = conn.execute("select to_regclass('marts.task_summaries') is not null").fetchone()
-    if not exists or not exists[0]:
+def _already_transformed(conn: psycopg.Connection, task_id: str | None, load_id: str) -> bool:
+    if not _summaries_exist(conn):
         return False
     row = conn.execute(
         "select 1 from marts.task_summaries where task_id = %s and load_id = %s", (task_id, load_id)
     ).fetchone()
     return row is not None
+
+
+def _unparsed(conn: psycopg.Connection, pending: list[PendingList]) -> bool:
+    """Whether a waiting list's landing has not been through the models yet: it landed after
+    the models of the last run had started, and that run only took it into the history."""
+    if not pending:
+        return False
+    if not _summaries_exist(conn):
+        return True
+    row = conn.execute(
+        "select exists (select 1 from unnest(%s::text[]) as waiting (load_id)"
+        " where not exists (select 1 from marts.task_summaries as done"
+        " where done.load_id = waiting.load_id))",
+        ([item.load_id for item in pending],),
+    ).fetchone()
+    return bool(row and row[0])
+
+
+def _summaries_exist(conn: psycopg.Connection) -> bool:
+    row = conn.execute("select to_regclass('marts.task_summaries') is not null").fetchone()
+    return bool(row and row[0])
 
 
 def dbt_paths(database_url: str, settings: Settings) -> tuple[Path, Path]:

@@ -49,7 +49,7 @@ def warm_up() -> None:
     import dlt.destinations.impl.postgres.postgres  # noqa: F401
 
     import loader.jobs  # noqa: F401
-    from loader import landing, runtime, transform
+    from loader import handover, landing, runtime, transform
     from loader.config import get_settings
 
     settings = get_settings()
@@ -59,6 +59,9 @@ def warm_up() -> None:
         transform.parse_project(runtime.database_url(settings), settings)
         if not transform.build_views(runtime.database_url(settings), settings):
             log.info("views_left_to_tasks", reason="another dbt run held the transform lock")
+        # results handed over to a worker that died before its dbt run completed them: a job,
+        # so that a kill in that run is recovered like any task's
+        handover.queue_if_waiting(runtime.database_url(settings), settings)
     except Exception as err:  # see the docstring
         log.warning("warm_up_failed", error=str(err))
 

@@ -217,7 +217,7 @@ class Bench:
         return task_queue.enqueue(task, self.queue).job
 
     def finish(self, job: task_queue.Job, timeout: float = 3600) -> dict[str, Any]:
-        result = task_queue.wait(job, timeout, poll_s=0.02)
+        result = task_queue.wait(job, timeout, poll_s=0.02, database_url=self.url)
         assert result["status"] in ("success", "partial_success"), result
         return result
 
@@ -334,6 +334,9 @@ def main() -> None:
 
         report["lists"] = n_lists
         report["lists_per_s"] = {}
+        # Tasks that found another worker's dbt run in progress and handed their landings over
+        # to it (loader.handover); the rate counts until their final results are written.
+        report["lists_handed_over"] = {}
         # The worker of the big lists goes on, and each run adds workers: every start costs a
         # warm-up (make bench is to take under 15 minutes).
         for count in sorted(worker_counts):
@@ -347,6 +350,9 @@ def main() -> None:
             for job in jobs:
                 bench.finish(job)
             report["lists_per_s"][str(count)] = round(n_lists / (time.monotonic() - started), 2)
+            report["lists_handed_over"][str(count)] = sum(
+                job.return_value()["status"] == "transforming" for job in jobs
+            )
         bench.stop(workers)
         publish(report)  # before the clean-up: the numbers are what took ten minutes
     finally:
@@ -436,7 +442,10 @@ def print_table(report: dict[str, Any]) -> None:
           f"{report['enqueue_to_start_ms_p50']} ms p50, {report['enqueue_to_start_ms_p95']} ms p95",
           file=out)  # fmt: skip
     for count, rate in report["lists_per_s"].items():
-        print(f"{report['lists']} lists of 500 rows, {count} worker(s): {rate} lists/s", file=out)
+        handed = report.get("lists_handed_over", {}).get(count)
+        note = f" ({handed} handed over to a dbt run in progress)" if handed is not None else ""
+        print(f"{report['lists']} lists of 500 rows, {count} worker(s): {rate} lists/s{note}",
+              file=out)  # fmt: skip
     print(file=out)
 
 

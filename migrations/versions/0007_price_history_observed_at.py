@@ -7,6 +7,9 @@ time (the snapshot's `updated_at` config) a run takes the oldest waiting list of
 supplier at once. Existing rows get their list's received time. The partial index finds the
 list a supplier has in progress, for the time of its deletion records.
 
+And a partial index on the task results that wait for another task's dbt run (`transforming`,
+see loader.handover): every task looks for them when its own run is over.
+
 Revision ID: 0007
 Revises: 0006
 """
@@ -33,8 +36,13 @@ def upgrade() -> None:
         "create index history_loads_in_progress_idx on raw.history_loads (supplier_code)"
         " where snapshotted_at is null and not superseded"
     )
+    op.execute(
+        "create index task_results_transforming_idx on raw.task_results (task_id)"
+        " where status = 'transforming'"
+    )
 
 
 def downgrade() -> None:
+    op.execute("drop index if exists raw.task_results_transforming_idx")
     op.execute("drop index if exists raw.history_loads_in_progress_idx")
     op.execute("alter table snapshots.supplier_item_prices drop column if exists observed_at")

@@ -1,0 +1,148 @@
+"""Landings handed from one task to another worker's dbt run, and their final results.
+
+A queue task that finds the transform lock held (another worker's dbt run in progress) does not
+wait for it: it stores its result with status `transforming` and ends, and its worker takes the
+next task. Whoever holds the lock, when its own run is over, completes those results here, and
+runs dbt again (without waiting for the lock) while some landing still waits. So under load one
+dbt run takes the lists of many tasks, and a worker is not held by a lock (docs/performance.md).
+
+Nothing is left behind: a task stores its `transforming` result *before* it tries the lock, and
+every process that held the lock calls `complete` after letting it go. Either that process
+sees the result, or a process that took the lock after it did, and that one's run took the
+landing (it was complete before the lock was tried). A process that is out of time for more
+dbt rounds queues a job that goes on, and so does a worker when it starts and finds results
+waiting (their holder died in between); a job killed in its dbt run is run again, like a task.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import psycopg
+from psycopg.types.json import Jsonb
+from redis.exceptions import RedisError
+
+from loader import defaults
+from loader.config import Settings
+from loader.db import connect
+from loader.exceptions import LoaderError
+from loader.logs import get_logger
+from loader.result import TaskResult
+
+# A process starts no further dbt round for handed-over landings after this long; it queues a
+# job (at the front) that goes on, so that its own task never nears the queue's job timeout.
+DRAIN_BUDGET_S = 60.0
+
+
+def complete(database_url: str, settings: Settings) -> int:
+    """Complete the handed-over results whose landings dbt has taken, and run dbt for the ones
+    still waiting while the lock is free. Returns how many results were completed. Never
+    raises: the caller's own task is done, and what is left waits for the next run."""
+    from loader.transform import transform  # dbt import is heavy
+
+    log = get_logger()
+    started = time.monotonic()
+    done = 0
+    try:
+        while True:
+            completed, waiting = _complete_transformed(database_url)
+            done += completed
+            if not waiting:
+                break
+            if time.monotonic() - started > DRAIN_BUDGET_S:
+                _queue_the_rest(settings, waiting)
+                break
+            run = transform(database_url, None, None, settings, wait=False)
+            if run.handed_over:  # its holder completes them when its run is over
+                break
+            if not run.ran_dbt:
+                log.warning("handed_over_results_stuck", waiting=waiting)
+                break
+    except (LoaderError, psycopg.Error, RedisError) as err:
+        log.warning("handed_over_results_left", error=str(err), completed=done)
+    return done
+
+
+def complete_queued() -> int:
+    """The queue's job for handed-over results one process left (DRAIN_BUDGET_S)."""
+    from loader import runtime
+    from loader.config import get_settings
+
+    settings = get_settings()
+    return complete(runtime.database_url(settings), settings)
+
+
+def queue_if_waiting(database_url: str, settings: Settings) -> None:
+    """At a worker's start: queue the job that completes results still waiting (their holder
+    died after they were handed over, and no task has come since)."""
+    count = waiting(database_url)
+    if count:
+        _queue_the_rest(settings, count)
+
+
+def _queue_the_rest(settings: Settings, waiting: int) -> None:
+    from rq import get_current_job
+
+    from loader import queue as task_queue
+    from loader import runtime
+
+    job = get_current_job()
+    name = job.origin if job is not None else settings.queue_name
+    conn = job.connection if job is not None else task_queue.connect(runtime.redis_url(settings))
+    queued = task_queue.get_queue(conn, name).enqueue(
+        "loader.handover.complete_queued",
+        at_front=True,
+        job_timeout=settings.task_timeout_s,
+        result_ttl=defaults.RESULT_TTL_S,
+        failure_ttl=defaults.FAILURE_TTL_S,
+        description="results handed over to a dbt run: the rest",
+    )
+    get_logger().info("handed_over_results_queued", waiting=waiting, job_id=queued.id)
+
+
+def waiting(database_url: str) -> int:
+    """How many handed-over results wait for their landing's dbt run."""
+    with connect(database_url, role=defaults.LOADER_ROLE) as conn:
+        row = conn.execute(
+            "select count(*) from raw.task_results where status = 'transforming'"
+        ).fetchone()
+    return int(row[0]) if row else 0
+
+
+def _complete_transformed(database_url: str) -> tuple[int, int]:
+    """(completed, still waiting). A landing counts as taken when it has its summary and its
+    prices are in the history (or it was superseded there)."""
+    from loader.jobs import transformed_result
+
+    with connect(database_url, role=defaults.LOADER_ROLE) as conn:
+        rows = conn.execute(
+            "select result from raw.task_results where status = 'transforming'"
+        ).fetchall()
+    if not rows:
+        return 0, 0
+    finals: list[TaskResult] = []
+    with connect(database_url, role=defaults.TRANSFORM_ROLE) as conn:
+        for (stored,) in rows:
+            landed = TaskResult.model_validate(stored)
+            if _in_history(conn, landed.load_id) and (done := transformed_result(conn, landed)):
+                finals.append(done.model_copy(update={"message": HANDED_OVER}))
+    with connect(database_url, role=defaults.LOADER_ROLE) as conn:
+        for result in finals:  # never over a final result its own task wrote meanwhile
+            conn.execute(
+                "update raw.task_results set status = %s, result = %s, finished_at = now()"
+                " where task_id = %s and status = 'transforming'",
+                (result.status, Jsonb(result.model_dump(mode="json")), result.task_id),
+            )
+    return len(finals), len(rows) - len(finals)
+
+
+HANDED_OVER = "landed while another task's dbt run was in progress, and transformed by a later one"
+
+
+def _in_history(conn: Any, load_id: str | None) -> bool:
+    row = conn.execute(
+        "select 1 from raw.history_loads where load_id = %s and snapshotted_at is not null",
+        (load_id,),
+    ).fetchone()
+    return row is not None
