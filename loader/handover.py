@@ -6,8 +6,9 @@ next task. Whoever holds the lock, when its own run is over, completes those res
 runs dbt again (without waiting for the lock) while some landing still waits. So under load one
 dbt run takes the lists of many tasks, and a worker is not held by a lock (docs/performance.md).
 
-Nothing is left behind: a task stores its `transforming` result *before* it tries the lock, and
-every process that held the lock calls `complete` after letting it go. Either that process
+Nothing is left behind: a task that finds the lock held stores its `transforming` result and
+then tries the lock once more (taking it, it runs dbt itself), and every process that held the
+lock calls `complete` after letting it go. So the process holding the lock at that last try
 sees the result, or a process that took the lock after it did, and that one's run took the
 landing (it was complete before the lock was tried). A process that is out of time for more
 dbt rounds queues a job that goes on, and so does a worker when it starts and finds results

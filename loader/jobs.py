@@ -172,9 +172,10 @@ def run_task(
                 memory.remember(conn, task.task_id, task.supplier.code, sheet.mapping)
         from loader.transform import transform  # dbt import is heavy; only when needed
 
-        if hand_over:  # stored first: whoever holds the lock now sees it when done (handover)
-            store_result(database_url, _transforming(task, mapped, skipped, landing, started))
         run = transform(database_url, landing.load_id, task.task_id, settings, wait=not hand_over)
+        if run.handed_over:  # stored, then the lock tried again: its holder then sees it
+            store_result(database_url, _transforming(task, mapped, skipped, landing, started))
+            run = transform(database_url, landing.load_id, task.task_id, settings, wait=False)
         if run.handed_over:
             checkpoint("report", database_url)
             log.info("task_handed_over", rows_landed=landing.row_count, load_id=landing.load_id)
