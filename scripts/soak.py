@@ -34,10 +34,11 @@ import psycopg
 from psycopg import sql
 from rq.job import Job, JobStatus
 
-from loader import dead_letters, local_services, migrate
+from loader import dead_letters, handover, local_services, migrate
 from loader import queue as task_queue
 from loader.config import PROJECT_ROOT, Settings
 from loader.db import DbParams
+from loader.exceptions import LoaderError
 from loader.task import ParseTask
 
 SUPPLIERS = ["alfa", "beta", "gamma", "delta", "epsilon", "zeta"]
@@ -52,6 +53,15 @@ def price_list(path: Path, version: int, rng: random.Random) -> Path:
     lines.append(f"BAD;Товар по запросу;по запросу;{version}")
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
+
+
+def _handed_over_waiting(db: str) -> int:
+    """Tasks that finished on the queue after handing their landings to a dbt run that has not
+    written their results yet (loader.handover); -1 while the database is away."""
+    try:
+        return handover.waiting(db)
+    except (LoaderError, psycopg.Error):
+        return -1
 
 
 class Soak:
@@ -203,6 +213,7 @@ class Soak:
             if (
                 all(s in (JobStatus.FINISHED, JobStatus.FAILED) for s in statuses.values())
                 and not retriable
+                and _handed_over_waiting(self.db) == 0  # their dbt run is still going
             ):
                 break
             if len(self.live_workers()) < self.n_workers:

@@ -32,30 +32,20 @@ new_rows as (
     select parsed_rows.*
     from parsed_rows
     where {{ parsed_since_last_run('parsed_rows.parsed_at', watermark_of='parsing_logs') }}
-
-),
-
-latest_landings as (
-
-    -- A retried task may have landed twice before one run took both landings (its worker died
-    -- after landing): its latest landing is the one logged, as task_summaries counts it. Both
-    -- would otherwise insert the same key in one merge.
-    -- Its own scan, of two columns: a CTE read twice would be materialised, every wide row.
-    select landed.task_id, max(landed.load_id) as load_id
-    from {{ ref('int_price_rows__parsed') }} as landed
-    where {{ parsed_since_last_run('landed.parsed_at', watermark_of='parsing_logs') }}
-    group by landed.task_id
-
-),
-
-failing_rows as (
-
-    select new_rows.*
-    from new_rows
-    inner join latest_landings
-        on new_rows.task_id = latest_landings.task_id
-        and new_rows.load_id = latest_landings.load_id
-    where cardinality(new_rows.failed_rules) > 0
+        and cardinality(parsed_rows.failed_rules) > 0
+        -- A retried task may have landed twice before one run took both landings (its worker
+        -- died after landing): only its latest complete landing is logged, as task_summaries
+        -- counts it; both would insert the same key in one merge. Checked on the failing rows
+        -- only, in the small load tables: a second scan of the new rows cost seconds at 1M.
+        and not exists (
+            select 1
+            from {{ source('raw', 'task_loads') }} as later
+            inner join {{ source('raw', '_dlt_loads') }} as later_done
+                on later.task_id = parsed_rows.task_id
+                and later._dlt_load_id > parsed_rows.load_id
+                and later_done.load_id = later._dlt_load_id
+                and later_done.status = 0
+        )
 
 ),
 
@@ -63,19 +53,19 @@ failures as (
 
     {% for rule in row_rules() %}
     select
-        failing_rows.*,
+        new_rows.*,
         '{{ rule.rule_code }}'::text as failed_rule,
         '{{ rule.rule_severity }}'::text as failed_severity,
         ({{ rule.message }})::text as failure_message,
         ({{ rule.get('column', 'null') }})::text as failure_column,
         ({{ rule.get('value', 'null') }})::text as failure_value
-    from failing_rows
-    where '{{ rule.rule_code }}' = any(failing_rows.failed_rules)
+    from new_rows
+    where '{{ rule.rule_code }}' = any(new_rows.failed_rules)
     {% if not loop.last %}union all{% endif %}
     {% else %}
-    select failing_rows.*, null::text as failed_rule, null::text as failed_severity,
+    select new_rows.*, null::text as failed_rule, null::text as failed_severity,
         null::text as failure_message, null::text as failure_column, null::text as failure_value
-    from failing_rows
+    from new_rows
     where false
     {% endfor %}
 
