@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -117,39 +118,45 @@ def wait(
     the task's state or stage changes."""
     deadline = time.monotonic() + timeout_s
     shown = ""
-    while True:
-        status = job.get_status(refresh=True)
-        line = progress(job, status)
-        result, done = None, status == JobStatus.FINISHED
-        if done:
-            result = cast(dict[str, Any], job.return_value(refresh=True))
-            if isinstance(result, dict) and result.get("status") == "transforming":
-                line = f"{job.id}: landed, transforming in another worker's dbt run"
-                result = _final_result(job.id, database_url)
-                done = result is not None
-        if on_progress is not None and line != shown:
-            on_progress(line)
-            shown = line
-        if done:
-            return result  # type: ignore[return-value]
-        if status in (JobStatus.FAILED, JobStatus.STOPPED, JobStatus.CANCELED):
-            raise TaskFailed(job, last_error(job))
-        if time.monotonic() > deadline:
-            state = "transforming" if status == JobStatus.FINISHED else status
-            raise TimeoutError(f"task {job.id} still {state} after {timeout_s:.0f} s")
-        time.sleep(poll_s)
+    with contextlib.ExitStack() as stack:
+        conn = None  # to the database, once a handed-over task is waited for
+        while True:
+            status = job.get_status(refresh=True)
+            line = progress(job, status)
+            result, done = None, status == JobStatus.FINISHED
+            if done:
+                result = cast(dict[str, Any], job.return_value(refresh=True))
+                if isinstance(result, dict) and result.get("status") == "transforming":
+                    line = f"{job.id}: landed, transforming in another worker's dbt run"
+                    conn = conn or stack.enter_context(_results_connection(database_url))
+                    result = _final_result(conn, job.id)
+                    done = result is not None
+            if on_progress is not None and line != shown:
+                on_progress(line)
+                shown = line
+            if done:
+                return result  # type: ignore[return-value]
+            if status in (JobStatus.FAILED, JobStatus.STOPPED, JobStatus.CANCELED):
+                raise TaskFailed(job, last_error(job))
+            if time.monotonic() > deadline:
+                state = "transforming" if status == JobStatus.FINISHED else status
+                raise TimeoutError(f"task {job.id} still {state} after {timeout_s:.0f} s")
+            time.sleep(poll_s)
 
 
-def _final_result(task_id: str, database_url: str | None) -> dict[str, Any] | None:
+def _results_connection(database_url: str | None) -> Any:
     from loader import runtime
     from loader.db import connect
 
     url = database_url or runtime.database_url(get_settings())
-    with connect(url, role=defaults.LOADER_ROLE) as conn:
-        row = conn.execute(
-            "select result from raw.task_results where task_id = %s and status <> 'transforming'",
-            (task_id,),
-        ).fetchone()
+    return connect(url, autocommit=True, role=defaults.LOADER_ROLE)
+
+
+def _final_result(conn: Any, task_id: str) -> dict[str, Any] | None:
+    row = conn.execute(
+        "select result from raw.task_results where task_id = %s and status <> 'transforming'",
+        (task_id,),
+    ).fetchone()
     return cast(dict[str, Any], row[0]) if row else None
 
 

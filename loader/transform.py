@@ -145,8 +145,13 @@ def transform(
             _views_still_there(lock_conn, database_url, settings)
             pending = _pending_lists(lock_conn)
             waves = _history_waves(pending)
-            own_done = load_id is None or _already_transformed(lock_conn, task_id, load_id)
-            if own_done and not _unparsed(lock_conn, pending):
+            summaries = _summaries_exist(lock_conn)
+            own_done = load_id is None or (
+                summaries and _already_transformed(lock_conn, task_id, load_id)
+            )
+            # a waiting landing the models have not taken yet: it landed during the last run
+            unparsed = bool(pending) and (not summaries or _unparsed(lock_conn, pending))
+            if own_done and not unparsed:
                 if not waves:
                     log.info("transform_skipped", reason="landing processed by an earlier dbt run")
                     return TransformRun(ran_dbt=False, waited_s=waited, dbt_s=0.0)
@@ -285,8 +290,6 @@ def _end_history(conn: psycopg.Connection, wave: list[PendingList]) -> None:
 
 
 def _already_transformed(conn: psycopg.Connection, task_id: str | None, load_id: str) -> bool:
-    if not _summaries_exist(conn):
-        return False
     row = conn.execute(
         "select 1 from marts.task_summaries where task_id = %s and load_id = %s", (task_id, load_id)
     ).fetchone()
@@ -296,10 +299,6 @@ def _already_transformed(conn: psycopg.Connection, task_id: str | None, load_id:
 def _unparsed(conn: psycopg.Connection, pending: list[PendingList]) -> bool:
     """Whether a waiting list's landing has not been through the models yet: it landed after
     the models of the last run had started, and that run only took it into the history."""
-    if not pending:
-        return False
-    if not _summaries_exist(conn):
-        return True
     row = conn.execute(
         "select exists (select 1 from unnest(%s::text[]) as waiting (load_id)"
         " where not exists (select 1 from marts.task_summaries as done"
