@@ -174,17 +174,18 @@ def run_task(
 
         run = transform(database_url, landing.load_id, task.task_id, settings, wait=not hand_over)
         if run.handed_over:  # stored, then the lock tried again: its holder then sees it
-            store_result(database_url, _transforming(task, mapped, skipped, landing, started))
+            handed = _transforming(task, mapped, skipped, landing, started)
+            store_result(database_url, handed)
             run = transform(database_url, landing.load_id, task.task_id, settings, wait=False)
-        if run.handed_over:
-            checkpoint("report", database_url)
-            log.info("task_handed_over", rows_landed=landing.row_count, load_id=landing.load_id)
-            return _transforming(task, mapped, skipped, landing, started)
+            if run.handed_over:
+                checkpoint("report", database_url)
+                log.info("task_handed_over", rows_landed=landing.row_count, load_id=landing.load_id)
+                return handed
         checkpoint("report", database_url)
         # dbt's node seconds, by kind, for make bench (dbt_models_s, dbt_history_s, ...)
         node_s = {f"dbt_{kind}_s": seconds for kind, seconds in run.node_s.items()}
         report_stage("report", rows_landed=landing.row_count, **node_s)
-        result = _report(task, mapped, skipped, landing.load_id, database_url, started)
+        result = _report(task, mapped, skipped, landing, database_url, started)
         store_result(database_url, result)
         log.info(
             "task_done",
@@ -299,30 +300,18 @@ def _report(
     task: ParseTask,
     mapped: list[MappedSheet],
     skipped: dict[str, str],
-    load_id: str,
+    landing: Landing,
     database_url: str,
     started: float,
 ) -> TaskResult:
-    landed = TaskResult(
-        task_id=task.task_id,
-        supplier_code=task.supplier.code,
-        source=task.source.describe(),
-        status="transforming",
-        rows_landed=0,
-        items_accepted=0,
-        rows_rejected=0,
-        rows_skipped=0,
-        rejected_by_rule={},
-        sheets=_sheet_reports(mapped),
-        skipped_sheets=skipped,
-        duration_s=round(time.monotonic() - started, 3),
-        load_id=load_id,
-    )
+    landed = _transforming(task, mapped, skipped, landing, started)
     with connect(database_url, role=defaults.TRANSFORM_ROLE) as conn:
         result = transformed_result(conn, landed)
     if result is None:
         raise TransformError(f"task {task.task_id}: dbt ran but produced no task summary")
-    return result.model_copy(update={"duration_s": round(time.monotonic() - started, 3)})
+    return result.model_copy(
+        update={"message": None, "duration_s": round(time.monotonic() - started, 3)}
+    )
 
 
 def transformed_result(conn: Any, landed: TaskResult) -> TaskResult | None:
