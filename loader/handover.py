@@ -13,6 +13,12 @@ sees the result, or a process that took the lock after it did, and that one's ru
 landing (it was complete before the lock was tried). A process that is out of time for more
 dbt rounds queues a job that goes on, and so does a worker when it starts and finds results
 waiting (their holder died in between); a job killed in its dbt run is run again, like a task.
+
+A task that lands while more tasks wait in its queue leaves its landing to them the same way
+(`leave_to_next_task`): one of them runs dbt for all, so a backlog costs a dbt run per batch,
+not per list. The oldest waiting landing bounds it (DEFER_MAX_AGE_S). Every queued task, when it
+ends, transforms what waits, or leaves it to the next (the queue has more), or queues the job
+that completes it (`settle`), and so does a worker whose task process died (loader.worker).
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ from typing import Any
 import psycopg
 from psycopg.types.json import Jsonb
 from redis.exceptions import RedisError
+from rq import Queue
 
 from loader import defaults
 from loader.config import Settings
@@ -34,6 +41,9 @@ from loader.result import TaskResult
 # A process starts no further dbt round for handed-over landings after this long; it queues a
 # job (at the front) that goes on, so that its own task never nears the queue's job timeout.
 DRAIN_BUDGET_S = 60.0
+# A task leaves its landing to a later task's dbt run only while the oldest landing already
+# waiting is younger than this: a steady stream of lists still gets a dbt run this often.
+DEFER_MAX_AGE_S = 30.0
 
 
 def complete(database_url: str, settings: Settings) -> int:
@@ -51,6 +61,8 @@ def complete(database_url: str, settings: Settings) -> int:
             done += completed
             if not waiting:
                 break
+            if _more_queued():  # a queued task takes them, with its own (see the docstring)
+                break
             if time.monotonic() - started > DRAIN_BUDGET_S:
                 _queue_the_rest(settings, waiting)
                 break
@@ -65,6 +77,44 @@ def complete(database_url: str, settings: Settings) -> int:
     return done
 
 
+def leave_to_next_task(database_url: str) -> bool:
+    """Whether a task that stored its `transforming` result ends there, leaving its landing to
+    a later task's dbt run: more tasks wait in its queue, and the oldest waiting landing is
+    younger than DEFER_MAX_AGE_S. Call it only after the result is stored: a task still in
+    the queue then sees that result when it ends."""
+    if not _more_queued():
+        return False
+    with connect(database_url, role=defaults.LOADER_ROLE) as conn:
+        row = conn.execute(
+            "select coalesce(extract(epoch from now() - min(finished_at)), 0)"
+            " from raw.task_results where status = 'transforming'"
+        ).fetchone()
+    return row is not None and float(row[0]) < DEFER_MAX_AGE_S
+
+
+def settle(database_url: str, settings: Settings) -> None:
+    """At the end of a task that ran no dbt (it needs review, or failed): landings left to it
+    by earlier tasks get a job that transforms them, unless a task still queued will. Never
+    raises: the task's own outcome is what it reports."""
+    try:
+        if not _more_queued():
+            queue_if_waiting(database_url, settings)
+    except (LoaderError, psycopg.Error, RedisError) as err:
+        get_logger().warning("handed_over_results_left", error=str(err))
+
+
+def _more_queued() -> bool:
+    """Whether the queue of the running job holds more jobs; False outside the queue."""
+    from rq import get_current_job
+
+    from loader import queue as task_queue
+
+    job = get_current_job()
+    if job is None:
+        return False
+    return task_queue.get_queue(job.connection, job.origin).count > 0
+
+
 def complete_queued() -> int:
     """The queue's job for handed-over results one process left (DRAIN_BUDGET_S)."""
     from loader import runtime
@@ -74,24 +124,28 @@ def complete_queued() -> int:
     return complete(runtime.database_url(settings), settings)
 
 
-def queue_if_waiting(database_url: str, settings: Settings) -> None:
-    """At a worker's start: queue the job that completes results still waiting (their holder
-    died after they were handed over, and no task has come since)."""
+def queue_if_waiting(database_url: str, settings: Settings, queue: Queue | None = None) -> None:
+    """At a worker's start, or when a task ran no dbt: queue the job that completes results
+    still waiting (their holder died after they were handed over, and no task has come since;
+    or they were left to that task). `queue`: the worker's, outside a job."""
     count = waiting(database_url)
     if count:
-        _queue_the_rest(settings, count)
+        _queue_the_rest(settings, count, queue)
 
 
-def _queue_the_rest(settings: Settings, waiting: int) -> None:
+def _queue_the_rest(settings: Settings, waiting: int, queue: Queue | None = None) -> None:
     from rq import get_current_job
 
     from loader import queue as task_queue
     from loader import runtime
 
     job = get_current_job()
-    name = job.origin if job is not None else settings.queue_name
-    conn = job.connection if job is not None else task_queue.connect(runtime.redis_url(settings))
-    queued = task_queue.get_queue(conn, name).enqueue(
+    if job is not None:
+        queue = task_queue.get_queue(job.connection, job.origin)
+    elif queue is None:
+        conn = task_queue.connect(runtime.redis_url(settings))
+        queue = task_queue.get_queue(conn, settings.queue_name)
+    queued = queue.enqueue(
         "loader.handover.complete_queued",
         at_front=True,
         job_timeout=settings.task_timeout_s,
@@ -138,7 +192,10 @@ def _complete_transformed(database_url: str) -> tuple[int, int]:
     return len(finals), len(rows) - len(finals)
 
 
-HANDED_OVER = "landed while another task's dbt run was in progress, and transformed by a later one"
+HANDED_OVER = (
+    "landed while another task's dbt run was in progress or more tasks were queued,"
+    " and transformed by a later dbt run"
+)
 
 
 def _in_history(conn: Any, load_id: str | None) -> bool:

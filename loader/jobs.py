@@ -139,14 +139,16 @@ def run_task(
     task: ParseTask, database_url: str, settings: Settings, *, hand_over: bool = False
 ) -> TaskResult:
     """Run one task. With hand_over (the queue's tasks), a task that finds another worker's dbt
-    run in progress hands its landing over and ends: that worker transforms it with every
-    other waiting landing, and writes its final result (status `transforming` until then).
-    Two workers otherwise took turns at dbt, one list per run (docs/performance.md)."""
+    run in progress, or more tasks waiting in its queue, hands its landing over and ends: that
+    run, or a later task's, transforms it with every other waiting landing, and its final
+    result is written then (status `transforming` until then). Workers otherwise ran dbt once
+    per list, taking turns at it (docs/performance.md, loader.handover)."""
     started = time.monotonic()
     structlog.contextvars.bind_contextvars(
         task_id=task.task_id, supplier=task.supplier.code, source=task.source.describe()
     )
     log = get_logger()
+    transformed = False  # this task's dbt run, or the one it handed over to, took what waits
     try:
         remembered, supplier_overrides = load_supplier_mapping(database_url, task.supplier.code)
         mapped, skipped = read_and_map(task, remembered, supplier_overrides)
@@ -172,15 +174,25 @@ def run_task(
                 memory.remember(conn, task.task_id, task.supplier.code, sheet.mapping)
         from loader.transform import transform  # dbt import is heavy; only when needed
 
-        run = transform(database_url, landing.load_id, task.task_id, settings, wait=not hand_over)
-        if run.handed_over:  # stored, then the lock tried again: its holder then sees it
+        if hand_over:  # stored first: a dbt run or queued task that starts after then sees it
             handed = _transforming(task, mapped, skipped, landing, started)
             store_result(database_url, handed)
-            run = transform(database_url, landing.load_id, task.task_id, settings, wait=False)
-            if run.handed_over:
+            transformed_by = "a later task" if handover.leave_to_next_task(database_url) else None
+            if transformed_by is None:
+                run = transform(database_url, landing.load_id, task.task_id, settings, wait=False)
+                transformed_by = "the dbt run in progress" if run.handed_over else None
+            if transformed_by is not None:
                 checkpoint("report", database_url)
-                log.info("task_handed_over", rows_landed=landing.row_count, load_id=landing.load_id)
+                log.info(
+                    "task_handed_over",
+                    rows_landed=landing.row_count,
+                    load_id=landing.load_id,
+                    transformed_by=transformed_by,
+                )
+                transformed = True  # by that run, with the landings left to this task
                 return handed
+        else:
+            run = transform(database_url, landing.load_id, task.task_id, settings)
         checkpoint("report", database_url)
         # dbt's node seconds, by kind, for make bench (dbt_models_s, dbt_history_s, ...)
         node_s = {f"dbt_{kind}_s": seconds for kind, seconds in run.node_s.items()}
@@ -200,6 +212,7 @@ def run_task(
             dbt_node_s=run.node_s,
             duration_s=result.duration_s,
         )
+        transformed = True
         handover.complete(database_url, settings)
         return result
     except LoaderError as err:
@@ -208,6 +221,8 @@ def run_task(
             _store_failure(task, err, database_url, started)
         raise
     finally:
+        if hand_over and not transformed:  # landings earlier tasks left to it (loader.handover)
+            handover.settle(database_url, settings)
         structlog.contextvars.unbind_contextvars("task_id", "supplier", "source", "stage")
 
 
@@ -362,7 +377,7 @@ def _transforming(
         sheets=_sheet_reports(mapped),
         skipped_sheets=skipped,
         duration_s=round(time.monotonic() - started, 3),
-        message="landed; another worker's dbt run is transforming it with the other waiting lists",
+        message="landed; a dbt run of another task transforms it with the other waiting lists",
         load_id=landing.load_id,
     )
 

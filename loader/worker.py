@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+from typing import Any
 
 from rq import Worker
 
@@ -34,6 +35,22 @@ class LoaderWorker(Worker):
             get_logger(worker=self.name).warning("scheduler_killed", pid=process.pid)
             process.kill()
             process.join()
+
+    def handle_work_horse_killed(self, job: Any, retpid: Any, ret_val: Any, rusage: Any) -> None:
+        """A task process that died (killed, out of memory) did not settle the landings earlier
+        tasks left to it (loader.handover): with no more tasks queued, queue the job that
+        transforms them. Best effort; the worker goes on either way."""
+        super().handle_work_horse_killed(job, retpid, ret_val, rusage)
+        from loader import handover, runtime
+        from loader.config import get_settings
+
+        try:
+            if all(queue.count == 0 for queue in self.queues):
+                settings = get_settings()
+                database_url = runtime.database_url(settings)
+                handover.queue_if_waiting(database_url, settings, self.queues[0])
+        except Exception as err:  # the worker must keep running
+            get_logger(worker=self.name).warning("handed_over_results_left", error=str(err))
 
 
 def warm_up() -> None:

@@ -4,6 +4,7 @@ final results (loader.handover)."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from decimal import Decimal
@@ -186,3 +187,76 @@ def test_a_task_landed_twice_before_one_run_took_both_is_logged_and_counted_once
     assert first.load_id != again.load_id
     assert logged == [(3, "price_unparseable", again.load_id)]
     assert counted == [(2, 1, 1, again.load_id)]
+
+
+def _events(worker: Any, name: str) -> list[dict[str, Any]]:
+    """The worker's log events of one kind (LOG_FORMAT=json, one event per line)."""
+    lines = (worker.stdout + worker.stderr).splitlines()
+    events = [json.loads(line) for line in lines if line.startswith("{")]
+    return [e for e in events if e.get("event") == name]
+
+
+def test_queued_tasks_leave_their_landings_to_the_last_one_which_runs_dbt_once(
+    stack: Stack, tmp_path: Path
+) -> None:
+    """A worker with a backlog: each task that lands while more wait in the queue ends there;
+    the last one's dbt run transforms all three lists, and each task gets its final result."""
+    queue = task_queue.get_queue(task_queue.connect(stack.redis_url), stack.settings.queue_name)
+    lists = {
+        "qa": [HEADER, "A-1;Болт;10", "A-2;Гайка;5"],
+        "qb": [HEADER, "B-1;Шуруп;7", "B-2;Винт;abc"],
+        "qc": [HEADER, "C-1;Шайба;1"],
+    }
+    jobs = [
+        task_queue.enqueue(
+            _task(stack.task_id(f"h-{code}"), code, write_csv(tmp_path / f"{code}.csv", rows)),
+            queue,
+        ).job
+        for code, rows in lists.items()
+    ]
+
+    worker = stack.run_worker_burst()
+
+    assert [job.return_value(refresh=True)["status"] for job in jobs] == [
+        "transforming",
+        "transforming",
+        "success",
+    ]
+    assert [e["transformed_by"] for e in _events(worker, "task_handed_over")] == [
+        "a later task",
+        "a later task",
+    ]
+    assert len(_events(worker, "task_done")) == 1  # one task ran dbt, for all three
+    finals = [task_queue.wait(job, 5, database_url=stack.database_url) for job in jobs]
+    assert [(r["status"], r["items_accepted"], r["rows_rejected"]) for r in finals] == [
+        ("success", 2, 0),
+        ("partial_success", 1, 1),
+        ("success", 1, 0),
+    ]
+    assert finals[1]["rejected_by_rule"] == {"price_unparseable": 1}
+    assert _prices(stack.database_url, "qa") == [
+        ("A-1", Decimal("10"), True),
+        ("A-2", Decimal("5"), True),
+    ]
+
+
+def test_landings_left_to_a_task_that_fails_are_transformed_by_the_job_it_queues(
+    stack: Stack, tmp_path: Path
+) -> None:
+    """The last task of the backlog reads nothing (its file is missing) and runs no dbt: it
+    queues the job that transforms the landing left to it, and that job completes its result."""
+    queue = task_queue.get_queue(task_queue.connect(stack.redis_url), stack.settings.queue_name)
+    good = _task(
+        stack.task_id("h-left"), "ql", write_csv(tmp_path / "l.csv", [HEADER, "L-1;Болт;3"])
+    )
+    missing = _task(stack.task_id("h-missing"), "qm", tmp_path / "missing.csv")
+    jobs = [task_queue.enqueue(task, queue).job for task in (good, missing)]
+
+    worker = stack.run_worker_burst()
+
+    assert jobs[0].return_value(refresh=True)["status"] == "transforming"
+    assert jobs[1].get_status(refresh=True) == "failed"
+    assert len(_events(worker, "handed_over_results_queued")) == 1
+    result = task_queue.wait(jobs[0], 5, database_url=stack.database_url)
+    assert (result["status"], result["items_accepted"]) == ("success", 1)
+    assert handover.waiting(stack.database_url) == 0
