@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 from urllib.parse import quote
@@ -66,7 +67,14 @@ class DbParams:
         )
 
     def dbt_env(self) -> dict[str, str]:
-        """Variables read by profiles.yml."""
+        """Variables read by profiles.yml, and libpq's PGOPTIONS for dbt's connections (its
+        profile has no setting for them): JIT off. A JIT-enabled server (Debian's packages,
+        the postgres Docker image) compiled the snapshot's queries, costed high by its
+        `enable_seqscan = off`, for 1.5-2.5 s each: a 100-row list took 6 s in dbt, not 1 s
+        (docs/performance.md)."""
+        options = os.environ.get("PGOPTIONS", "")
+        if "jit=" not in options:
+            options = f"{options} -c jit=off".strip()
         return {
             "DBT_HOST": self.host,
             "DBT_PORT": str(self.port),
@@ -74,6 +82,7 @@ class DbParams:
             "DBT_PASSWORD": self.password,
             "DBT_DBNAME": self.dbname,
             "DBT_ROLE": self.role or "",
+            "PGOPTIONS": options,
         }
 
     def sqlalchemy_url(self) -> URL:

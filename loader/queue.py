@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, cast
 
+import psycopg
 from redis import Redis
 from rq import Queue, Retry
 from rq.exceptions import DuplicateJobError, NoSuchJobError
@@ -22,6 +23,7 @@ from rq.worker import Worker
 
 from loader import defaults
 from loader.config import get_settings
+from loader.exceptions import DatabaseUnavailableError
 from loader.task import ParseTask
 
 
@@ -112,7 +114,7 @@ def wait(
     database_url: str | None = None,
 ) -> dict[str, Any]:
     """Block until the task has its final result; return it or raise TaskFailed. A task that
-    handed its landing over to another worker's dbt run (status `transforming`, see
+    handed its landing over to a dbt run of another task (status `transforming`, see
     loader.handover) finishes on the queue first; its final result is then read from the
     database (`database_url`, by default the configured one). on_progress gets a line whenever
     the task's state or stage changes."""
@@ -127,9 +129,12 @@ def wait(
             if done:
                 result = cast(dict[str, Any], job.return_value(refresh=True))
                 if isinstance(result, dict) and result.get("status") == "transforming":
-                    line = f"{job.id}: landed, transforming in another worker's dbt run"
-                    conn = conn or stack.enter_context(_results_connection(database_url))
-                    result = _final_result(conn, job.id)
+                    line = f"{job.id}: landed, transforming in a dbt run with other waiting lists"
+                    try:
+                        conn = conn or stack.enter_context(_results_connection(database_url))
+                        result = _final_result(conn, job.id)
+                    except (psycopg.OperationalError, DatabaseUnavailableError):
+                        conn = None  # the database is restarting: ask again at the next poll
                     done = result is not None
             if on_progress is not None and line != shown:
                 on_progress(line)

@@ -6,8 +6,9 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-# `transforming`: the task landed its rows and handed them to the dbt run another worker was in
-# (loader.jobs); that worker replaces it with the final status in raw.task_results.
+# `transforming`: the task landed its rows and handed them to the dbt run another worker was in,
+# or to a later task's (loader.handover); whoever ran dbt replaces it with the final status in
+# raw.task_results.
 TaskStatus = Literal["success", "partial_success", "failed", "needs_review", "transforming"]
 FINAL_STATUSES = ("success", "partial_success", "failed", "needs_review")
 

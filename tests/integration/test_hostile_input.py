@@ -270,7 +270,7 @@ def test_one_worker_survives_the_whole_corpus(stack: Stack, tmp_path: Path) -> N
         if not job.is_finished:
             problems.append(f"{case.name}: {job.get_status()} {task_queue.last_error(job)}")
             continue
-        result = job.return_value()
+        result = task_queue.wait(job, 5, database_url=stack.database_url)  # its final one
         got = (result["items_accepted"], result["status"])
         want = (case.accepted, case.status or result["status"])
         text = str(result)

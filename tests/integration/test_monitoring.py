@@ -183,7 +183,8 @@ def test_drain_and_restore_around_a_rollback_with_retries_and_dead_letters(
     stack.run_worker_burst()  # the restored tasks run as if never drained
     for task_id in waiting:
         job = task_queue.Job.fetch(task_id, connection=conn)
-        assert job.return_value()["status"] == "success", task_id
+        result = task_queue.wait(job, 5, database_url=stack.database_url)
+        assert result["status"] == "success", task_id
     assert queue.failed_job_registry.get_job_ids() == [dead]
 
 

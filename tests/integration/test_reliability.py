@@ -189,7 +189,7 @@ def clean_run(
     tasks = make_tasks(tmp_path_factory.mktemp("clean"), prefix, ["fault"], versions=2)
     jobs = enqueue_all(stack, tasks)
     Workers(stack, 1, burst=True).wait()
-    wait_finished(jobs, timeout=5)
+    wait_finished(jobs, timeout=5, database_url=stack.database_url)
     yield tasks, snapshot(stack, prefix)
     maker.drop_all()
 
@@ -244,7 +244,7 @@ def test_a_dropped_database_connection_is_retried_cleanly(
         stack, 1, LOADER_FAULT="drop_db@transform", LOADER_FAULT_ONCE=str(tmp_path / "m")
     )
     try:
-        wait_finished(jobs, timeout=120)
+        wait_finished(jobs, timeout=120, database_url=stack.database_url)
     finally:
         workers.kill_all()
     assert sorted(len(attempts(j)) for j in jobs) == [1, 2]  # the hit task ran once more
@@ -265,8 +265,8 @@ def test_five_workers_give_the_state_one_worker_gives(
 
     Workers(serial, 1, burst=True, measured=False).wait()
     Workers(parallel, 5, burst=True, measured=False).wait()
-    wait_finished(serial_jobs, timeout=5)
-    wait_finished(parallel_jobs, timeout=5)
+    wait_finished(serial_jobs, timeout=5, database_url=serial.database_url)
+    wait_finished(parallel_jobs, timeout=5, database_url=parallel.database_url)
 
     expected = snapshot(serial, serial_prefix)
     assert len(expected["supplier_items"]) == 3 * 7  # S7 of odd versions stays from v3

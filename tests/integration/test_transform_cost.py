@@ -247,3 +247,21 @@ def test_a_worker_builds_the_views_and_compiles_the_macros_once_for_its_tasks(
         conn.execute(f"drop view {view} cascade")  # and the views built on it
     assert run_task(_list(tmp_path, "t2", "s2"), url, settings).status == "success"
     assert _view_oid(url, view) is not None
+
+
+def test_dbt_sessions_run_without_jit_and_keep_an_operators_options(
+    database: tuple[str, Settings], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A JIT-enabled server compiled the snapshot's queries for seconds each (their cost is
+    high by `enable_seqscan = off`): the worker's dbt connections turn JIT off."""
+    url, settings = database
+    monkeypatch.setenv("PGOPTIONS", "-c statement_timeout=600000")
+
+    def setting_in_dbt(name: str) -> str:
+        shown = transform.run_dbt(
+            url, settings, ["show", "--inline", f"select current_setting('{name}') as value"]
+        )
+        return str(shown.results[0].agate_table.rows[0]["value"])
+
+    assert setting_in_dbt("jit") == "off"
+    assert setting_in_dbt("statement_timeout") == "10min"
