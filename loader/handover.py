@@ -168,7 +168,7 @@ def waiting(database_url: str) -> int:
 def _complete_transformed(database_url: str) -> tuple[int, int]:
     """(completed, still waiting). A landing counts as taken when it has its summary and its
     prices are in the history (or it was superseded there)."""
-    from loader.jobs import transformed_results
+    from loader.jobs import transformed_result
 
     with connect(database_url, role=defaults.LOADER_ROLE) as conn:
         rows = conn.execute(
@@ -176,17 +176,19 @@ def _complete_transformed(database_url: str) -> tuple[int, int]:
         ).fetchall()
     if not rows:
         return 0, 0
-    landed = [TaskResult.model_validate(stored) for (stored,) in rows]
+    finals: list[TaskResult] = []
     with connect(database_url, role=defaults.TRANSFORM_ROLE) as conn:
-        in_history = _in_history(conn, [r.load_id for r in landed if r.load_id])
-        done = transformed_results(conn, [r for r in landed if r.load_id in in_history])
-    finals = [result.model_copy(update={"message": HANDED_OVER}) for result in done]
+        for (stored,) in rows:
+            landed = TaskResult.model_validate(stored)
+            if _in_history(conn, landed.load_id) and (done := transformed_result(conn, landed)):
+                finals.append(done.model_copy(update={"message": HANDED_OVER}))
     with connect(database_url, role=defaults.LOADER_ROLE) as conn:
-        conn.cursor().executemany(  # never over a final result its own task wrote meanwhile
-            "update raw.task_results set status = %s, result = %s, finished_at = now()"
-            " where task_id = %s and status = 'transforming'",
-            [(r.status, Jsonb(r.model_dump(mode="json")), r.task_id) for r in finals],
-        )
+        for result in finals:  # never over a final result its own task wrote meanwhile
+            conn.execute(
+                "update raw.task_results set status = %s, result = %s, finished_at = now()"
+                " where task_id = %s and status = 'transforming'",
+                (result.status, Jsonb(result.model_dump(mode="json")), result.task_id),
+            )
     return len(finals), len(rows) - len(finals)
 
 
@@ -196,11 +198,9 @@ HANDED_OVER = (
 )
 
 
-def _in_history(conn: Any, load_ids: list[str]) -> set[str]:
-    """The landings whose lists have entered the price history (or were superseded there)."""
-    rows = conn.execute(
-        "select load_id from raw.history_loads"
-        " where load_id = any(%s) and snapshotted_at is not null",
-        (load_ids,),
-    ).fetchall()
-    return {load_id for (load_id,) in rows}
+def _in_history(conn: Any, load_id: str | None) -> bool:
+    row = conn.execute(
+        "select 1 from raw.history_loads where load_id = %s and snapshotted_at is not null",
+        (load_id,),
+    ).fetchone()
+    return row is not None

@@ -330,57 +330,30 @@ def _report(
 
 
 def transformed_result(conn: Any, landed: TaskResult) -> TaskResult | None:
-    """The final result of a task whose landing dbt has transformed; None while the landing
-    has no summary yet."""
-    return next(iter(transformed_results(conn, [landed])), None)
-
-
-def transformed_results(conn: Any, landed: list[TaskResult]) -> list[TaskResult]:
-    """The final results of tasks whose landings dbt has transformed, from their summaries and
-    the rules their rows broke; a landing with no summary yet is left out. Three queries for
-    any number of tasks: a dbt run completes the results of every task handed over to it
-    (loader.handover), and two queries each took 4.5 s for 200 lists (make bench)."""
-    if not landed:
-        return []
-    task_ids = [r.task_id for r in landed]
-    summaries = {
-        (task_id, load_id): counts
-        for task_id, load_id, *counts in conn.execute(
-            "select task_id, load_id, rows_landed, items_accepted, rows_rejected, rows_skipped,"
-            " rows_warned from marts.task_summaries where task_id = any(%s)",
-            (task_ids,),
-        ).fetchall()
-    }
-    reasons: dict[tuple[str, str], list[Reason]] = {}
-    for task_id, load_id, *reason in conn.execute(REASONS.format(by="task_id, load_id,"), {
-        "task_ids": task_ids, "load_id": None
-    }).fetchall():  # fmt: skip
-        reasons.setdefault((task_id, load_id), []).append(_reason(reason))
-    finals = []
-    for result in landed:
-        key = (result.task_id, result.load_id or "")
-        if key not in summaries:
-            continue
-        rows_landed, accepted, rejected, skipped_rows, warned = summaries[key]
-        broken = reasons.get(key, [])
-        finals.append(
-            result.model_copy(
-                update={
-                    "status": TaskResult.status_for(accepted, rejected, len(result.skipped_sheets)),
-                    "rows_landed": rows_landed,
-                    "items_accepted": accepted,
-                    "rows_rejected": rejected,
-                    "rows_skipped": skipped_rows,
-                    "rows_warned": warned,
-                    "rejected_by_rule": {
-                        r.rule_code: r.rows for r in broken if r.severity == "error"
-                    },
-                    "warned_by_rule": {r.rule_code: r.rows for r in broken if r.severity == "warn"},
-                    "top_reasons": broken[:TOP_REASONS],
-                }
-            )
-        )
-    return finals
+    """The final result of a task whose landing dbt has transformed, from its summary and the
+    rules its rows broke; None while the landing has no summary yet."""
+    summary = conn.execute(
+        "select rows_landed, items_accepted, rows_rejected, rows_skipped, rows_warned"
+        " from marts.task_summaries where task_id = %s and load_id = %s",
+        (landed.task_id, landed.load_id),
+    ).fetchone()
+    if summary is None:
+        return None
+    reasons = top_reasons(conn, landed.task_id, landed.load_id)
+    rows_landed, accepted, rejected, skipped_rows, warned = summary
+    return landed.model_copy(
+        update={
+            "status": TaskResult.status_for(accepted, rejected, len(landed.skipped_sheets)),
+            "rows_landed": rows_landed,
+            "items_accepted": accepted,
+            "rows_rejected": rejected,
+            "rows_skipped": skipped_rows,
+            "rows_warned": warned,
+            "rejected_by_rule": {r.rule_code: r.rows for r in reasons if r.severity == "error"},
+            "warned_by_rule": {r.rule_code: r.rows for r in reasons if r.severity == "warn"},
+            "top_reasons": reasons[:TOP_REASONS],
+        }
+    )
 
 
 def _transforming(
@@ -409,28 +382,16 @@ def _transforming(
     )
 
 
-# The rules tasks' rows broke, errors first, then by how many rows, with an example of each.
-REASONS = (
-    "select {by} rule_code, severity, count(*),"
-    " (array_agg(format('sheet %%s, row %%s, column %%s, value %%s: %%s', sheet, row_number,"
-    "   coalesce(column_key, '-'), coalesce(quote_literal(left(raw_value, 80)), '-'),"
-    "   message) order by sheet, row_number))[1]"
-    " from marts.parsing_logs where task_id = any(%(task_ids)s)"
-    " and (%(load_id)s::text is null or load_id = %(load_id)s)"
-    " group by {by} rule_code, severity"
-    " order by {by} severity = 'error' desc, count(*) desc, rule_code"
-)
-
-
-def _reason(row: Any) -> Reason:
-    rule_code, severity, rows, example = row
-    return Reason(rule_code=rule_code, severity=severity, rows=rows, example=example)
-
-
 def top_reasons(conn: Any, task_id: str, load_id: str | None = None) -> list[Reason]:
-    """Every rule the task's rows broke (those of one landing, with load_id), errors first,
-    then by how many rows."""
+    """Every rule the task's rows broke, errors first, then by how many rows."""
     rows = conn.execute(
-        REASONS.format(by=""), {"task_ids": [task_id], "load_id": load_id}
+        "select rule_code, severity, count(*),"
+        " (array_agg(format('sheet %%s, row %%s, column %%s, value %%s: %%s', sheet, row_number,"
+        "   coalesce(column_key, '-'), coalesce(quote_literal(left(raw_value, 80)), '-'),"
+        "   message) order by sheet, row_number))[1]"
+        " from marts.parsing_logs where task_id = %s and (%s::text is null or load_id = %s)"
+        " group by rule_code, severity"
+        " order by severity = 'error' desc, count(*) desc, rule_code",
+        (task_id, load_id, load_id),
     ).fetchall()
-    return [_reason(row) for row in rows]
+    return [Reason(rule_code=r, severity=s, rows=n, example=e) for r, s, n, e in rows]
