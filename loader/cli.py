@@ -216,7 +216,10 @@ def enqueue(wait: bool, timeout: float, as_json: bool | None, **task_args: Any) 
     if wait:
         try:
             result = task_queue.wait(
-                enqueued.job, timeout, on_progress=lambda line: click.echo(line, err=True)
+                enqueued.job,
+                timeout,
+                on_progress=lambda line: click.echo(line, err=True),
+                database_url=runtime.database_url(settings),
             )
         except task_queue.TaskFailed as err:
             raise click.ClickException(f"task {task.task_id} failed: {err}") from err

@@ -80,7 +80,7 @@ def run_demo(settings: Settings, out: Any = None, task_prefix: str = "demo") -> 
         outcomes: list[tuple[ParseTask, dict[str, Any] | str]] = []
         for task, e in enqueued:
             try:
-                outcomes.append((task, task_queue.wait(e.job, timeout_s=600)))
+                outcomes.append((task, task_queue.wait(e.job, 600, database_url=database_url)))
             except task_queue.TaskFailed as err:
                 outcomes.append((task, f"FAILED: {err}"))
     finally:
