@@ -417,7 +417,10 @@ def status(as_json: bool | None, last: int) -> None:
 
     settings = get_settings()
     info = task_queue.status(
-        task_queue.connect(runtime.redis_url(settings)), settings.queue_name, last
+        task_queue.connect(runtime.redis_url(settings)),
+        settings.queue_name,
+        last,
+        database_url=runtime.database_url(settings),
     )
     if _as_json(as_json):
         _echo_json(info)

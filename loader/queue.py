@@ -184,7 +184,11 @@ def queue_warnings(queued: int, dead_letters: int) -> list[str]:
     return warnings
 
 
-def status(conn: Redis, queue_name: str, last: int = 10) -> dict[str, Any]:
+def status(
+    conn: Redis, queue_name: str, last: int = 10, database_url: str | None = None
+) -> dict[str, Any]:
+    """The queue's state and its last tasks. A task that handed its landing over finished on
+    the queue as `transforming`; with database_url its final result is shown once written."""
     queue = get_queue(conn, queue_name)
     finished = FinishedJobRegistry(queue=queue)
     failed = FailedJobRegistry(queue=queue)
@@ -202,7 +206,11 @@ def status(conn: Redis, queue_name: str, last: int = 10) -> dict[str, Any]:
                 "ended_at": job.ended_at.isoformat() if job.ended_at else None,
             }
             if label == "finished":
-                value = job.return_value() or {}
+                value = job.return_value()
+                if isinstance(value, int):  # not a task: the job completing handed-over ones
+                    value = {"status": f"completed {value} handed-over result(s)"}
+                elif not isinstance(value, dict):
+                    value = {"status": "done"}
                 entry.update(
                     {
                         k: value.get(k)
@@ -213,6 +221,8 @@ def status(conn: Redis, queue_name: str, last: int = 10) -> dict[str, Any]:
                 entry["error"] = last_error(job)
             recent.append(entry)
     recent.sort(key=lambda e: e["ended_at"] or "", reverse=True)
+    if database_url is not None:
+        _with_final_results(recent, database_url)
     queued = queue.count
     return {
         "queue": queue_name,
@@ -232,6 +242,27 @@ def status(conn: Redis, queue_name: str, last: int = 10) -> dict[str, Any]:
         "last_tasks": recent[:last],
         "warnings": queue_warnings(queued, failed.count),
     }
+
+
+def _with_final_results(entries: list[dict[str, Any]], database_url: str) -> None:
+    """Replace the queue's `transforming` with the final result where it is written; with the
+    database unavailable, the queue's results are what there is to show."""
+    handed = {e["task_id"]: e for e in entries if e.get("status") == "transforming"}
+    if not handed:
+        return
+    try:
+        with _results_connection(database_url) as db:
+            rows = db.execute(
+                "select task_id, result from raw.task_results"
+                " where task_id = any(%s) and status <> 'transforming'",
+                (list(handed),),
+            ).fetchall()
+    except (psycopg.Error, DatabaseUnavailableError):
+        return
+    for task_id, result in rows:
+        handed[task_id].update(
+            {k: result.get(k) for k in ("status", "items_accepted", "rows_rejected", "duration_s")}
+        )
 
 
 def _stage_of(conn: Redis, job_id: str | None) -> str | None:

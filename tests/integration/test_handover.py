@@ -234,6 +234,15 @@ def test_queued_tasks_leave_their_landings_to_the_last_one_which_runs_dbt_once(
         ("success", 1, 0),
     ]
     assert finals[1]["rejected_by_rule"] == {"price_unparseable": 1}
+    # `loader status` shows the final results, where the queue alone knows `transforming`
+    queue_only, with_db = (
+        {t["task_id"]: t["status"] for t in task_queue.status(
+            queue.connection, queue.name, 10, database_url=url
+        )["last_tasks"]}
+        for url in (None, stack.database_url)
+    )  # fmt: skip
+    assert [queue_only[job.id] for job in jobs] == ["transforming", "transforming", "success"]
+    assert [with_db[job.id] for job in jobs] == ["success", "partial_success", "success"]
     assert _prices(stack.database_url, "qa") == [
         ("A-1", Decimal("10"), True),
         ("A-2", Decimal("5"), True),
@@ -260,3 +269,9 @@ def test_landings_left_to_a_task_that_fails_are_transformed_by_the_job_it_queues
     result = task_queue.wait(jobs[0], 5, database_url=stack.database_url)
     assert (result["status"], result["items_accepted"]) == ("success", 1)
     assert handover.waiting(stack.database_url) == 0
+    shown = task_queue.status(queue.connection, queue.name, 3, database_url=stack.database_url)
+    assert [t["status"] for t in shown["last_tasks"]] == [
+        "completed 1 handed-over result(s)",
+        "failed",
+        "success",
+    ]
