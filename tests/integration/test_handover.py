@@ -16,7 +16,7 @@ import pytest
 
 from loader import defaults, handover, migrate
 from loader import queue as task_queue
-from loader.config import Settings
+from loader.config import Settings, get_settings
 from loader.db import DbParams
 from loader.jobs import run_task
 from loader.landing import land
@@ -25,6 +25,7 @@ from loader.result import TaskResult
 from loader.sources import get_source
 from loader.task import ParseTask
 from loader.transform import run_dbt, transform
+from loader.worker import LoaderWorker
 from tests.conftest import Stack
 from tests.helpers import write_csv
 
@@ -275,3 +276,34 @@ def test_landings_left_to_a_task_that_fails_are_transformed_by_the_job_it_queues
         "failed",
         "success",
     ]
+
+
+def test_a_worker_whose_task_process_died_queues_the_job_for_what_was_left_to_it(
+    stack: Stack, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The task process that was to transform a landing left to it died (killed, out of
+    memory), and no task is queued after it: its worker queues the completion job."""
+    url = stack.database_url
+    path = write_csv(tmp_path / "o.csv", [HEADER, "O-1;Болт;4"])
+    task = _task(stack.task_id("h-orphan"), "qo", path)
+    with dbt_run_in_progress(url):  # its landing left to a run whose process then dies
+        assert run_task(task, url, stack.settings, hand_over=True).status == "transforming"
+    queue = task_queue.get_queue(task_queue.connect(stack.redis_url), stack.settings.queue_name)
+    assert queue.count == 0
+    for name, value in stack.env().items():  # the worker process's configuration
+        monkeypatch.setenv(name, value)
+    get_settings.cache_clear()
+    try:
+        died = task_queue.Job.create("loader.jobs.process_task", connection=queue.connection)
+        LoaderWorker([queue], connection=queue.connection).handle_work_horse_killed(
+            died, 0, 9, None
+        )
+    finally:
+        get_settings.cache_clear()
+
+    assert [job.func_name for job in queue.get_jobs()] == ["loader.handover.complete_queued"]
+    stack.run_worker_burst()
+    assert (_stored(url, task.task_id).status, _stored(url, task.task_id).items_accepted) == (
+        "success",
+        1,
+    )
