@@ -443,7 +443,7 @@ def print_table(report: dict[str, Any]) -> None:
           file=out)  # fmt: skip
     for count, rate in report["lists_per_s"].items():
         handed = report.get("lists_handed_over", {}).get(count)
-        note = f" ({handed} handed over to a dbt run in progress)" if handed is not None else ""
+        note = f" ({handed} handed over to another task's dbt run)" if handed is not None else ""
         print(f"{report['lists']} lists of 500 rows, {count} worker(s): {rate} lists/s{note}",
               file=out)  # fmt: skip
     print(file=out)
