@@ -126,9 +126,31 @@ def downgrade() -> None:
     for role in ROLES:
         # What the role owns here (dbt's objects) goes back to the migration role; its grants
         # in this database go.
-        op.execute(f"reassign owned by {role} to current_user")
-        op.execute(f"drop owned by {role}")
+        _retried_when_concurrent(f"reassign owned by {role} to current_user")
+        _retried_when_concurrent(f"drop owned by {role}")
         op.execute(
             f"do $$ begin drop role {role}; exception when dependent_objects_still_exist"
             f" then raise notice 'role {role} is still used by another database'; end $$"
         )
+
+
+def _retried_when_concurrent(statement: str) -> None:
+    """Run a statement about a role's objects again when PostgreSQL reports `tuple concurrently
+    deleted`: roles belong to the whole server, and a database dropped or migrated at the same
+    moment changes the shared records the statement walks (seen in CI, with two test processes).
+    Each try is a subtransaction; a later try sees what the other session committed."""
+    op.execute(
+        f"""
+        do $$ begin
+            for attempt in 1..5 loop
+                begin
+                    execute '{statement}';
+                    exit;
+                exception when internal_error then
+                    if attempt = 5 or sqlerrm not like '%concurrently%' then raise; end if;
+                    perform pg_sleep(0.2 * attempt);
+                end;
+            end loop;
+        end $$
+        """
+    )
