@@ -184,6 +184,10 @@ def queue_warnings(queued: int, dead_letters: int) -> list[str]:
     return warnings
 
 
+# What `loader status` shows of a task's result.
+SHOWN_RESULT_FIELDS = ("status", "items_accepted", "rows_rejected", "duration_s")
+
+
 def status(
     conn: Redis, queue_name: str, last: int = 10, database_url: str | None = None
 ) -> dict[str, Any]:
@@ -211,12 +215,7 @@ def status(
                     value = {"status": f"completed {value} handed-over result(s)"}
                 elif not isinstance(value, dict):
                     value = {"status": "done"}
-                entry.update(
-                    {
-                        k: value.get(k)
-                        for k in ("status", "items_accepted", "rows_rejected", "duration_s")
-                    }
-                )
+                entry.update({k: value.get(k) for k in SHOWN_RESULT_FIELDS})
             else:
                 entry["error"] = last_error(job)
             recent.append(entry)
@@ -260,9 +259,7 @@ def _with_final_results(entries: list[dict[str, Any]], database_url: str) -> Non
     except (psycopg.Error, DatabaseUnavailableError):
         return
     for task_id, result in rows:
-        handed[task_id].update(
-            {k: result.get(k) for k in ("status", "items_accepted", "rows_rejected", "duration_s")}
-        )
+        handed[task_id].update({k: result.get(k) for k in SHOWN_RESULT_FIELDS})
 
 
 def _stage_of(conn: Redis, job_id: str | None) -> str | None:
