@@ -92,27 +92,28 @@ def leave_to_next_task(database_url: str) -> bool:
     return row is not None and float(row[0]) < DEFER_MAX_AGE_S
 
 
-def settle(database_url: str, settings: Settings) -> None:
-    """At the end of a task that ran no dbt (it needs review, or failed): landings left to it
-    by earlier tasks get a job that transforms them, unless a task still queued will. Never
-    raises: the task's own outcome is what it reports."""
+def settle(database_url: str, settings: Settings, queue: Queue | None = None) -> None:
+    """At the end of a task that ran no dbt (it needs review, or failed, or its process died:
+    `queue` is then its worker's): landings left to it by earlier tasks get a job that
+    transforms them, unless a task still queued will. Never raises: the task's own outcome is
+    what it reports."""
     try:
-        if not _more_queued():
-            queue_if_waiting(database_url, settings)
+        if not _more_queued(queue):
+            queue_if_waiting(database_url, settings, queue)
     except (LoaderError, psycopg.Error, RedisError) as err:
         get_logger().warning("handed_over_results_left", error=str(err))
 
 
-def _more_queued() -> bool:
-    """Whether the queue of the running job holds more jobs; False outside the queue."""
+def _more_queued(queue: Queue | None = None) -> bool:
+    """Whether the queue (by default the running job's) holds more jobs; False outside one."""
     from rq import get_current_job
 
     from loader import queue as task_queue
 
     job = get_current_job()
-    if job is None:
-        return False
-    return task_queue.get_queue(job.connection, job.origin).count > 0
+    if queue is None and job is not None:
+        queue = task_queue.get_queue(job.connection, job.origin)
+    return queue is not None and queue.count > 0
 
 
 def complete_queued() -> int:

@@ -45,10 +45,8 @@ class LoaderWorker(Worker):
         from loader.config import get_settings
 
         try:
-            if all(queue.count == 0 for queue in self.queues):
-                settings = get_settings()
-                database_url = runtime.database_url(settings)
-                handover.queue_if_waiting(database_url, settings, self.queues[0])
+            settings = get_settings()
+            handover.settle(runtime.database_url(settings), settings, self.queues[0])
         except Exception as err:  # the worker must keep running
             get_logger(worker=self.name).warning("handed_over_results_left", error=str(err))
 
