@@ -213,6 +213,11 @@ PENDING_LISTS = """
 """
 
 
+# How much later than its supplier's latest list in the history a list that completed landing
+# after it, but was stamped received before it, is stamped: the smallest step PostgreSQL keeps.
+STAMP_AFTER = dt.timedelta(microseconds=1)
+
+
 @dataclass(frozen=True)
 class PendingList:
     load_id: str
@@ -253,8 +258,11 @@ def _begin_list(conn: psycopg.Connection, item: PendingList) -> bool:
     """Record one list as entering the history. False when it is superseded, and so skipped:
     SCD2 rows are never inserted into the past. A list is superseded by a list of its supplier
     submitted after it that is already in the history (a slow worker), or that landed no later
-    than it (a retried task landing again): periods then always begin in submission order and
-    in received order, and never end before they begin."""
+    than it (a retried task landing again): periods then begin in submission order.
+    A list is stamped received when its landing begins, and is seen here once it is complete,
+    so a newer list stamped before an older one can complete after the older one entered the
+    history. It is stamped just after the older list instead (observed_at): a period never
+    ends before it begins (migration 0008)."""
     newest = conn.execute(
         "select submitted_at, load_id from raw.history_loads"
         " where supplier_code = %s and snapshotted_at is not null and not superseded"
@@ -272,11 +280,26 @@ def _begin_list(conn: psycopg.Connection, item: PendingList) -> bool:
     superseded = overtaken is not None or (
         newest is not None and (item.submitted_at, item.load_id) < tuple(newest)
     )
+    latest = conn.execute(
+        "select max(coalesce(observed_at, received_at)) from raw.history_loads"
+        " where supplier_code = %s and snapshotted_at is not null and not superseded",
+        (item.supplier_code,),
+    ).fetchone()
+    observed_at = item.received_at
+    if latest is not None and latest[0] is not None and latest[0] >= observed_at:
+        observed_at = latest[0] + STAMP_AFTER
     conn.execute(
         "insert into raw.history_loads"
-        " (load_id, supplier_code, submitted_at, received_at, superseded)"
-        " values (%s, %s, %s, %s, %s) on conflict (load_id) do nothing",
-        (item.load_id, item.supplier_code, item.submitted_at, item.received_at, superseded),
+        " (load_id, supplier_code, submitted_at, received_at, observed_at, superseded)"
+        " values (%s, %s, %s, %s, %s, %s) on conflict (load_id) do nothing",
+        (
+            item.load_id,
+            item.supplier_code,
+            item.submitted_at,
+            item.received_at,
+            observed_at,
+            superseded,
+        ),
     )
     return not superseded
 

@@ -1,6 +1,6 @@
-{#- The time a price-history snapshot stamps on a supplier's changes: the received time of the
+{#- The time a price-history snapshot stamps on a supplier's changes: the observed time of the
     supplier's list being snapshotted (its row of raw.history_loads the loader has begun and not
-    finished), so price_history says when a price was observed, not when dbt ran; now, in UTC,
+    finished; its received time, unless it completed landing out of order), so price_history says when a price was observed, not when dbt ran; now, in UTC,
     when the supplier has no list in progress (a `dbt build` by hand or in CI). Per supplier,
     not per run: one run snapshots the waiting lists of several suppliers (loader.transform).
     Read from the table, not passed as a var: a var that changes on every run would make dbt
@@ -8,7 +8,7 @@
 {% macro supplier_snapshot_time(supplier_column) -%}
     coalesce(
         (
-            select in_progress.received_at at time zone 'UTC'
+            select coalesce(in_progress.observed_at, in_progress.received_at) at time zone 'UTC'
             from {{ source('raw', 'history_loads') }} as in_progress
             where in_progress.supplier_code = {{ supplier_column }}
                 and in_progress.snapshotted_at is null

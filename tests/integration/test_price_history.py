@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import psycopg
@@ -185,6 +187,42 @@ def test_a_list_landed_after_a_newer_one_never_makes_a_period_end_before_it_begi
 
     assert [(price, frm, to) for _, price, _, frm, to in _history(url)] == [
         (Decimal("12"), newer_landing.received_at, None)
+    ]
+
+
+def test_a_newer_list_stamped_first_but_landed_last_still_begins_after_the_older_one(
+    db: tuple[str, Settings], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two workers land a supplier's two lists at once. The newer list is stamped received
+    first, but its landing completes only after the older list has entered the history, when
+    nothing had overtaken it yet. The newer prices still win, and its periods begin just after
+    the older list's: a period never ends before it begins (CI saw the database refuse this)."""
+    url, settings = db
+    older = _task("race-1", _list(tmp_path, "old.csv", ["A-1;Болт;9", "A-2;Гайка;5"]))
+    newer = _task("race-2", _list(tmp_path, "new.csv", ["A-1;Болт;12"]))  # A-2 gone
+    newer_began = dt.datetime.now(dt.UTC)  # its worker stamps the list, then is slow to land it
+    assert run_task(older, url, settings).status == "success"
+    clock = SimpleNamespace(UTC=dt.UTC, datetime=SimpleNamespace(now=lambda tz: newer_began))
+    monkeypatch.setattr("loader.landing.dt", clock)
+
+    assert run_task(newer, url, settings).status == "success"
+
+    older_received = _received(url, "race-1")
+    assert _received(url, "race-2") == newer_began < older_received
+    history = _history(url)
+    assert [(sku, price, avail) for sku, price, avail, _, _ in history] == [
+        ("A-1", Decimal("9"), True),
+        ("A-1", Decimal("12"), True),
+        ("A-2", Decimal("5"), True),
+        ("A-2", Decimal("5"), False),
+    ]
+    newer_from = history[1][3]
+    assert older_received < newer_from <= older_received + dt.timedelta(milliseconds=1)
+    assert [(frm, to) for *_, frm, to in history] == [
+        (older_received, newer_from),
+        (newer_from, None),
+        (older_received, newer_from),
+        (newer_from, None),
     ]
 
 
