@@ -288,6 +288,13 @@ def _begin_list(conn: psycopg.Connection, item: PendingList) -> bool:
     observed_at = item.received_at
     if latest is not None and latest[0] is not None and latest[0] >= observed_at:
         observed_at = latest[0] + STAMP_AFTER
+        get_logger().info(
+            "history_stamp_moved",
+            load_id=item.load_id,
+            received_at=item.received_at.isoformat(),
+            observed_at=observed_at.isoformat(),
+            reason="completed landing after an older list of its supplier entered the history",
+        )
     conn.execute(
         "insert into raw.history_loads"
         " (load_id, supplier_code, submitted_at, received_at, observed_at, superseded)"

@@ -10,6 +10,7 @@ from typing import Any
 
 import psycopg
 import pytest
+import structlog
 
 from loader import migrate
 from loader.config import Settings
@@ -205,8 +206,12 @@ def test_a_newer_list_stamped_first_but_landed_last_still_begins_after_the_older
     clock = SimpleNamespace(UTC=dt.UTC, datetime=SimpleNamespace(now=lambda tz: newer_began))
     monkeypatch.setattr("loader.landing.dt", clock)
 
-    assert run_task(newer, url, settings).status == "success"
+    with structlog.testing.capture_logs() as logs:
+        assert run_task(newer, url, settings).status == "success"
 
+    assert [e["received_at"] for e in logs if e["event"] == "history_stamp_moved"] == [
+        newer_began.isoformat()
+    ]
     older_received = _received(url, "race-1")
     assert _received(url, "race-2") == newer_began < older_received
     history = _history(url)
