@@ -45,7 +45,7 @@ SERVING = {"suppliers", "categories", "products", "supplier_items", "load_waterm
 def test_up_down_up(fresh_database: str) -> None:
     assert migrate.current_revision(fresh_database) is None
     migrate.upgrade(fresh_database)
-    assert migrate.current_revision(fresh_database) == "0008"
+    assert migrate.current_revision(fresh_database) == "0009"
     assert _tables(fresh_database) == LANDING | MAPPING | HISTORY
     assert _tables(fresh_database, "marts") == SERVING
     assert _tables(fresh_database, "snapshots") == {"supplier_item_prices"}
@@ -75,7 +75,7 @@ def test_up_down_up(fresh_database: str) -> None:
     assert _tables(fresh_database) == set()
 
     migrate.upgrade(fresh_database)
-    assert migrate.current_revision(fresh_database) == "0008"
+    assert migrate.current_revision(fresh_database) == "0009"
     assert _tables(fresh_database) == LANDING | MAPPING | HISTORY
     assert _tables(fresh_database, "marts") == SERVING
 

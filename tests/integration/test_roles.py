@@ -173,4 +173,4 @@ def test_downgrade_leaves_no_grants_behind(fresh_database: str) -> None:
         ).fetchone()
     assert grants == (0,)
     migrate.upgrade(fresh_database)
-    assert migrate.current_revision(fresh_database) == "0008"
+    assert migrate.current_revision(fresh_database) == "0009"

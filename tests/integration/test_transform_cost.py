@@ -68,10 +68,15 @@ def test_a_task_checks_its_own_rows_and_an_audit_checks_every_row(
         transform.run_dbt(url, settings, ["test", "--select", "int_price_rows__parsed"])
 
 
-# Where the tested models' rows live: price_history is a view of the snapshot table.
+# Where the tested models' rows live: price_history is a view of the snapshot table, the
+# staging models are views of dlt's tables.
 TABLES = {
     "suppliers": ("marts.suppliers", {}),
     "supplier_items": ("marts.supplier_items", {}),
+    "task_summaries": ("marts.task_summaries", {}),
+    "parsing_logs": ("marts.parsing_logs", {}),
+    "stg_raw__loads": ("raw._dlt_loads", {}),
+    "stg_raw__task_loads": ("raw.task_loads", {"load_id": "_dlt_load_id"}),
     "price_history": (
         "snapshots.supplier_item_prices",
         {
@@ -84,11 +89,13 @@ TABLES = {
 
 
 def test_the_tests_a_task_leaves_out_are_enforced_by_the_database(
-    database: tuple[str, Settings],
+    database: tuple[str, Settings], tmp_path: Path
 ) -> None:
-    """Every test tagged enforced_by_database names a constraint the migrations created: the
+    """Every test tagged enforced_by_database names a constraint the database holds, made by
+    the migrations or, for a table dbt creates, by its post-hook (enforce_table_rules): the
     database refuses the row the test would find."""
     url, settings = database
+    assert run_task(_list(tmp_path, "t-1", "s1"), url, settings).status == "success"
     manifest = transform.run_dbt(url, settings, ["parse"])
     left_out = [
         node
@@ -135,6 +142,44 @@ def test_the_tests_a_task_leaves_out_are_enforced_by_the_database(
                 ), (test.name, definitions)
             else:
                 pytest.fail(f"{test.name}: no rule for a {kind} test")
+
+
+def _rules(conn: psycopg.Connection, table: str) -> set[str]:
+    rows = conn.execute(
+        "select pg_get_constraintdef(oid) from pg_constraint where conrelid = %s::regclass",
+        (table,),
+    ).fetchall()
+    return {d for (d,) in rows}
+
+
+def test_the_tables_dbt_creates_get_their_rules_back_and_refuse_what_the_tests_would_find(
+    database: tuple[str, Settings], tmp_path: Path
+) -> None:
+    """A full refresh creates task_summaries anew, and a database built before the rules
+    existed lacks them: the next build adds them. Then a row their tests would find is refused."""
+    url, settings = database
+    assert run_task(_list(tmp_path, "r-1", "s1"), url, settings).status == "success"
+    with psycopg.connect(DbParams.from_url(url).conninfo(), autocommit=True) as conn:
+        rules = _rules(conn, "marts.task_summaries")
+        assert "PRIMARY KEY (task_id)" in rules
+        conn.execute("alter table marts.parsing_logs drop constraint parsing_logs_pkey")
+        conn.execute("alter table marts.parsing_logs alter column message drop not null")
+
+    transform.run_dbt(url, settings, ["run", "--select", "task_summaries", "--full-refresh"])
+    assert run_task(_list(tmp_path, "r-2", "s1"), url, settings).status == "success"
+
+    with psycopg.connect(DbParams.from_url(url).conninfo(), autocommit=True) as conn:
+        assert _rules(conn, "marts.task_summaries") == rules
+        assert "PRIMARY KEY (parsing_log_id)" in _rules(conn, "marts.parsing_logs")
+        with pytest.raises(psycopg.errors.NotNullViolation):
+            conn.execute(
+                "insert into marts.parsing_logs (parsing_log_id, task_id, rule_code, severity)"
+                " values ('x', 'r-2', 'missing_name', 'error')"
+            )
+        with pytest.raises(psycopg.errors.UniqueViolation):
+            conn.execute("insert into marts.task_summaries select * from marts.task_summaries")
+        with pytest.raises(psycopg.errors.CheckViolation):
+            conn.execute("update marts.task_summaries set rows_skipped = rows_skipped + 1")
 
 
 def test_the_landing_warm_up_loads_nothing_and_leaves_nothing(tmp_path: Path) -> None:
@@ -238,8 +283,10 @@ def test_a_worker_builds_the_views_and_compiles_the_macros_once_for_its_tasks(
     listed = transform.run_dbt(
         url, settings, ["ls", *transform._task_build(url, settings)[2:], "--output", "name"]
     )
-    assert "stg_raw__loads" not in listed
-    assert "not_null_stg_raw__loads_load_id" in listed and "int_price_rows__parsed" in listed
+    assert "stg_raw__sheet_columns" not in listed and "int_price_rows__parsed" in listed
+    assert "accepted_values_stg_raw__sheet_columns_field__supplier_sku__name__price__currency" in (
+        listed
+    )
 
     # A view dropped behind the worker's back (a migration rolled back): the next task's
     # build creates it again.

@@ -6,7 +6,11 @@
         merge_exclude_columns=['parsing_log_id', 'logged_at'],
         indexes=[{'columns': ['task_id']}, {'columns': ['logged_at']}],
         meta={'latest_run_column': 'logged_at'},
-        post_hook="{{ advance_watermark('parsing_logs') }}",
+        post_hook=[
+            "{{ advance_watermark('parsing_logs') }}",
+            "{{ enforce_table_rules(['parsing_log_id'],
+                not_null=['task_id', 'rule_code', 'severity', 'message']) }}",
+        ],
     )
 }}
 

@@ -3,6 +3,9 @@
         materialized='incremental',
         unique_key='task_id',
         incremental_strategy='merge',
+        post_hook="{{ enforce_table_rules(['task_id'], checks={
+            'task_summaries_every_row_counted':
+                'rows_landed = items_accepted + rows_rejected + rows_skipped'}) }}",
     )
 }}
 
