@@ -3,15 +3,17 @@
     build by hand still run them). Only what is missing is added: once when dbt creates the
     table (also on --full-refresh), and once on a database built before the rule existed.
     Otherwise it reads the catalogue and changes nothing, taking no lock on the table. -#}
-{% macro enforce_table_rules(primary_key, not_null=[], checks={}) -%}
+{% macro enforce_table_rules(primary_key=[], not_null=[], checks={}) -%}
     {%- set table = this.include(database=False) -%}
     do $enforce$
     begin
+        {%- if primary_key %}
         if not exists (
             select 1 from pg_constraint where conrelid = '{{ table }}'::regclass and contype = 'p'
         ) then
             alter table {{ table }} add primary key ({{ primary_key | join(', ') }});
         end if;
+        {%- endif %}
         {%- for column in not_null %}
         if not (
             select attnotnull from pg_attribute

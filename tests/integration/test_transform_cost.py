@@ -22,9 +22,11 @@ from loader.jobs import run_task
 from loader.task import ParseTask
 from tests.helpers import write_csv
 
+# A row parsed twice: the uniqueness the database does not enforce (that index would cost
+# every big list), so the task's build and an audit test it.
 CORRUPT_OLDEST_ROW = """
-    update staging.int_price_rows__parsed set rule_code = 'missing_name'
-    where outcome = 'accepted' and task_id = %s and row_number = 2
+    insert into staging.int_price_rows__parsed
+    select * from staging.int_price_rows__parsed where task_id = %s and row_number = 2
 """
 
 
@@ -57,14 +59,14 @@ def test_a_task_checks_its_own_rows_and_an_audit_checks_every_row(
     # A later list is checked on its own rows, so the earlier run's row does not fail it...
     assert run_task(_list(tmp_path, "new", "s2"), url, settings).status == "success"
     # ...while an audit of every row finds it, by the test's name.
-    with pytest.raises(TransformError, match="expression_is_true_int_price_rows__parsed"):
+    with pytest.raises(TransformError, match="unique_int_price_rows__parsed"):
         audit = ["test", "--select", "int_price_rows__parsed", "--vars", "{check_every_row: true}"]
         transform.run_dbt(url, settings, audit)
 
     # The latest run's rows are always checked.
     with psycopg.connect(DbParams.from_url(url).conninfo(), autocommit=True) as conn:
         assert conn.execute(CORRUPT_OLDEST_ROW, ("new",)).rowcount == 1
-    with pytest.raises(TransformError, match="expression_is_true_int_price_rows__parsed"):
+    with pytest.raises(TransformError, match="unique_int_price_rows__parsed"):
         transform.run_dbt(url, settings, ["test", "--select", "int_price_rows__parsed"])
 
 
@@ -73,6 +75,7 @@ def test_a_task_checks_its_own_rows_and_an_audit_checks_every_row(
 TABLES = {
     "suppliers": ("marts.suppliers", {}),
     "supplier_items": ("marts.supplier_items", {}),
+    "int_price_rows__parsed": ("staging.int_price_rows__parsed", {}),
     "task_summaries": ("marts.task_summaries", {}),
     "parsing_logs": ("marts.parsing_logs", {}),
     "stg_raw__loads": ("raw._dlt_loads", {}),
@@ -86,6 +89,13 @@ TABLES = {
         },
     ),
 }
+
+
+def _plain(sql: str) -> str:
+    """An expression as the catalogue and a test can both be compared: `price > 0` reads
+    `CHECK ((price > (0)::numeric))` in pg_constraint. Without casts and parentheses."""
+    sql = re.sub(r"::(character varying|[a-z_]+)(\[\])?", "", sql.lower())
+    return " ".join(sql.replace("(", "").replace(")", "").split())
 
 
 def test_the_tests_a_task_leaves_out_are_enforced_by_the_database(
@@ -135,11 +145,18 @@ def test_the_tests_a_task_leaves_out_are_enforced_by_the_database(
             elif kind == "relationships":
                 assert any(d.startswith(f"foreign key ({text})") for d in definitions)
             elif kind == "expression_is_true":
-                # `price > 0` reads `CHECK ((price > (0)::numeric))` in the catalogue
-                assert any(
-                    d.startswith("check") and all(t in d for t in text.lower().split())
-                    for d in definitions
-                ), (test.name, definitions)
+                expression = arguments["expression"]
+                for name, column in renamed.items():
+                    expression = re.sub(rf"\b{name}\b", column, expression)
+                assert f"check {_plain(expression)}" in map(_plain, definitions), (
+                    test.name,
+                    definitions,
+                )
+            elif kind == "accepted_values":
+                # `outcome in (...)` reads `CHECK (outcome = ANY (ARRAY[...]))` in the catalogue
+                values = [f"'{v}'" for v in arguments["values"]]
+                found = [d for d in definitions if _plain(d).startswith(f"check {text} = any")]
+                assert any(all(v in d for v in values) for d in found), (test.name, definitions)
             else:
                 pytest.fail(f"{test.name}: no rule for a {kind} test")
 
@@ -156,7 +173,8 @@ def test_the_tables_dbt_creates_get_their_rules_back_and_refuse_what_the_tests_w
     database: tuple[str, Settings], tmp_path: Path
 ) -> None:
     """A full refresh creates task_summaries anew, and a database built before the rules
-    existed lacks them: the next build adds them. Then a row their tests would find is refused."""
+    existed lacks them: the next build adds them. Then a row their tests would find is refused,
+    in each table that has them."""
     url, settings = database
     assert run_task(_list(tmp_path, "r-1", "s1"), url, settings).status == "success"
     with psycopg.connect(DbParams.from_url(url).conninfo(), autocommit=True) as conn:
@@ -180,6 +198,11 @@ def test_the_tables_dbt_creates_get_their_rules_back_and_refuse_what_the_tests_w
             conn.execute("insert into marts.task_summaries select * from marts.task_summaries")
         with pytest.raises(psycopg.errors.CheckViolation):
             conn.execute("update marts.task_summaries set rows_skipped = rows_skipped + 1")
+        with pytest.raises(psycopg.errors.CheckViolation):
+            conn.execute(
+                "update staging.int_price_rows__parsed set rule_code = 'missing_name'"
+                " where outcome = 'accepted'"
+            )
 
 
 def test_the_landing_warm_up_loads_nothing_and_leaves_nothing(tmp_path: Path) -> None:

@@ -9,6 +9,13 @@
             {'columns': ['supplier_code', 'supplier_sku']},
         ],
         pre_hook="set local enable_nestloop = off",
+        post_hook="{{ enforce_table_rules(not_null=['load_id', 'outcome'], checks={
+            'int_price_rows__parsed_outcome_check':
+                \"outcome in ('accepted', 'rejected', 'skipped')\",
+            'int_price_rows__parsed_accepted_check':
+                \"outcome <> 'accepted' or (price > 0 and item_name is not null and supplier_sku is not null)\",
+            'int_price_rows__parsed_rule_check': \"(outcome = 'accepted') = (rule_code is null)\",
+        }) }}",
         meta={'latest_run_column': 'parsed_at'},
     )
 }}

@@ -9,7 +9,8 @@
         post_hook=[
             "{{ advance_watermark('parsing_logs') }}",
             "{{ enforce_table_rules(['parsing_log_id'],
-                not_null=['task_id', 'rule_code', 'severity', 'message']) }}",
+                not_null=['task_id', 'rule_code', 'severity', 'message'],
+                checks={'parsing_logs_severity_check': \"severity in ('error', 'warn')\"}) }}",
         ],
     )
 }}
