@@ -263,8 +263,10 @@ def _begin_list(conn: psycopg.Connection, item: PendingList) -> bool:
     so a newer list stamped before an older one can complete after the older one entered the
     history. It is stamped just after the older list instead (observed_at): a period never
     ends before it begins (migration 0008)."""
+    # The supplier's newest list in the history, and its time: the latest time there, since
+    # the lists' times only grow in submission order (this function keeps them so).
     newest = conn.execute(
-        "select submitted_at, load_id from raw.history_loads"
+        "select submitted_at, load_id, coalesce(observed_at, received_at) from raw.history_loads"
         " where supplier_code = %s and snapshotted_at is not null and not superseded"
         " order by submitted_at desc, load_id desc limit 1",
         (item.supplier_code,),
@@ -278,16 +280,11 @@ def _begin_list(conn: psycopg.Connection, item: PendingList) -> bool:
         (item.supplier_code, item.submitted_at, item.received_at),
     ).fetchone()
     superseded = overtaken is not None or (
-        newest is not None and (item.submitted_at, item.load_id) < tuple(newest)
+        newest is not None and (item.submitted_at, item.load_id) < (newest[0], newest[1])
     )
-    latest = conn.execute(
-        "select max(coalesce(observed_at, received_at)) from raw.history_loads"
-        " where supplier_code = %s and snapshotted_at is not null and not superseded",
-        (item.supplier_code,),
-    ).fetchone()
     observed_at = item.received_at
-    if latest is not None and latest[0] is not None and latest[0] >= observed_at:
-        observed_at = latest[0] + STAMP_AFTER
+    if not superseded and newest is not None and newest[2] >= observed_at:
+        observed_at = newest[2] + STAMP_AFTER
         get_logger().info(
             "history_stamp_moved",
             load_id=item.load_id,
