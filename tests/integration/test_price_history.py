@@ -231,6 +231,27 @@ def test_a_newer_list_stamped_first_but_landed_last_still_begins_after_the_older
     ]
 
 
+def test_an_older_list_stamped_first_but_landed_after_the_newer_one_changes_nothing(
+    db: tuple[str, Settings], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same race the other way round: the older list is stamped first and completes after
+    the newer one entered the history. It is superseded; its time moves nothing."""
+    url, settings = db
+    older = _task("back-1", _list(tmp_path, "old.csv", ["A-1;Болт;9"]))
+    newer = _task("back-2", _list(tmp_path, "new.csv", ["A-1;Болт;12"]))
+    older_began = dt.datetime.now(dt.UTC)
+    assert run_task(newer, url, settings).status == "success"
+    history = _history(url)
+    clock = SimpleNamespace(UTC=dt.UTC, datetime=SimpleNamespace(now=lambda tz: older_began))
+    monkeypatch.setattr("loader.landing.dt", clock)
+
+    with structlog.testing.capture_logs() as logs:
+        assert run_task(older, url, settings).status == "success"
+
+    assert [e for e in logs if e["event"] == "history_stamp_moved"] == []
+    assert _history(url) == history == [("A-1", Decimal("12"), True, history[0][3], None)]
+
+
 def test_a_list_changes_only_its_own_suppliers_history(
     db: tuple[str, Settings], tmp_path: Path
 ) -> None:
