@@ -91,6 +91,14 @@ TABLES = {
 }
 
 
+def _rules(conn: psycopg.Connection, table: str) -> set[str]:
+    rows = conn.execute(
+        "select pg_get_constraintdef(oid) from pg_constraint where conrelid = %s::regclass",
+        (table,),
+    ).fetchall()
+    return {d for (d,) in rows}
+
+
 def _plain(sql: str) -> str:
     """An expression as the catalogue and a test can both be compared: `price > 0` reads
     `CHECK ((price > (0)::numeric))` in pg_constraint. Without casts and parentheses."""
@@ -121,14 +129,7 @@ def test_the_tests_a_task_leaves_out_are_enforced_by_the_database(
             text = test.column_name or arguments.get("column_name") or arguments["expression"]
             for name, column in renamed.items():
                 text = re.sub(rf"\b{name}\b", column, text)
-            definitions = [
-                d.lower()
-                for (d,) in conn.execute(
-                    "select pg_get_constraintdef(oid) from pg_constraint"
-                    " where conrelid = %s::regclass",
-                    (table,),
-                ).fetchall()
-            ]
+            definitions = [d.lower() for d in _rules(conn, table)]
             if kind == "not_null":
                 not_null = conn.execute(
                     "select attnotnull from pg_attribute where attrelid = %s::regclass"
@@ -159,14 +160,6 @@ def test_the_tests_a_task_leaves_out_are_enforced_by_the_database(
                 assert any(all(v in d for v in values) for d in found), (test.name, definitions)
             else:
                 pytest.fail(f"{test.name}: no rule for a {kind} test")
-
-
-def _rules(conn: psycopg.Connection, table: str) -> set[str]:
-    rows = conn.execute(
-        "select pg_get_constraintdef(oid) from pg_constraint where conrelid = %s::regclass",
-        (table,),
-    ).fetchall()
-    return {d for (d,) in rows}
 
 
 def test_the_tables_dbt_creates_get_their_rules_back_and_refuse_what_the_tests_would_find(
