@@ -2,8 +2,8 @@
     checks, so a task's build can leave their tests out (tag `enforced_by_database`; CI and a
     build by hand still run them). Only what is missing is added, in one `alter table` (the
     checks then read the rows once): when dbt creates the table (also on --full-refresh), and
-    once on a database whose table was made before the rule existed. Otherwise it reads the catalogue,
-    changes nothing and takes no lock on the table. -#}
+    once on a database whose table was made before the rule existed. Otherwise it reads the
+    catalogue, changes nothing and takes no lock on the table. -#}
 {% macro enforce_table_rules(primary_key=[], not_null=[], checks={}) -%}
     {%- set table = this.include(database=False) -%}
     do $enforce$

@@ -1,8 +1,9 @@
 {#- The time a price-history snapshot stamps on a supplier's changes: the observed time of the
     supplier's list being snapshotted (its row of raw.history_loads the loader has begun and not
-    finished; its received time, unless it completed landing out of order), so price_history says when a price was observed, not when dbt ran; now, in UTC,
-    when the supplier has no list in progress (a `dbt build` by hand or in CI). Per supplier,
-    not per run: one run snapshots the waiting lists of several suppliers (loader.transform).
+    finished; its received time, unless it completed landing out of order), so price_history
+    says when a price was observed, not when dbt ran; now, in UTC, when the supplier has no list
+    in progress (a `dbt build` by hand or in CI). Per supplier, not per run: one run snapshots
+    the waiting lists of several suppliers (loader.transform).
     Read from the table, not passed as a var: a var that changes on every run would make dbt
     re-parse the whole project every time. -#}
 {% macro supplier_snapshot_time(supplier_column) -%}
